@@ -1,0 +1,62 @@
+# The two commands of the README:  make run  |  make test
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+FLASK  := $(VENV)/bin/flask --app app
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgres install install-test system-deps postgres bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test system-deps
+
+## Set up, migrate, load the demo alliance into an empty database, serve on :5000
+run: install
+	$(FLASK) init-db
+	$(FLASK) seed-demo --if-empty
+	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'app:create_app()'
+
+## The whole suite, on SQLite and on PostgreSQL
+test: install-test postgres
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "== pytest on SQLite =="
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-postgres:
+	@echo "== pytest on PostgreSQL =="
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Debian packages the browser tests need (Chromium, CJK fonts); skipped when present.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  echo "installing chromium and fonts-noto-cjk"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+# Start the machine's PostgreSQL cluster when it is not answering.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start"; exit 1
+
+bench: install-test
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) instance/alliance.db* .pytest_cache test-artifacts

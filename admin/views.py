@@ -1,0 +1,167 @@
+"""Admin screens: declarations only. The base view derives the rest from the models."""
+from flask import flash
+from wtforms import PasswordField
+from wtforms.validators import Length, Optional
+
+from models import (ApiToken, AuditLog, Claim, Event, Grid, MemberUnit, PointsEntry,
+                    ProgressReport, Project, Role, Signup, User, Volunteer, VolunteerTeam,
+                    WorkOrder)
+
+from .base import SecureModelView
+
+
+class GridView(SecureModelView):
+    column_list = ("number", "name", "party_leader", "worker", "worker_phone", "unit_leaders", "households")
+    column_default_sort = "number"
+    column_searchable_list = ("name", "party_leader", "worker")
+
+
+class MemberUnitView(SecureModelView):
+    column_list = ("name", "kind", "contact", "phone", "grid", "joined_on", "status")
+    column_searchable_list = ("name", "contact", "address")
+    column_filters = ("kind", "status", "grid", "joined_on")
+    column_default_sort = "name"
+
+
+class ProjectView(SecureModelView):
+    column_list = ("title", "line", "category", "grid", "slots", "live_claims", "deadline",
+                   "published", "status", "progress")
+    column_searchable_list = ("title", "category")
+    column_filters = ("line", "category", "grid", "status", "published", "deadline")
+    form_excluded_columns = ("live_claims", "created_at", "updated_at")
+
+
+class ClaimView(SecureModelView):
+    column_list = ("project", "unit", "status", "created_at", "reviewed_by", "reviewed_at")
+    column_searchable_list = ("plan",)
+    column_filters = ("status", "unit", "project", "created_at")
+    form_excluded_columns = ("created_at", "updated_at", "reviewed_by", "reviewed_at")
+
+
+class ProgressReportView(SecureModelView):
+    column_list = ("claim.project", "claim.unit", "percent", "reported_on", "created_at")
+    column_searchable_list = ("text",)
+    column_filters = ("claim", "reported_on")
+    form_excluded_columns = ("created_at", "updated_at")
+
+
+class EventView(SecureModelView):
+    column_list = ("title", "category", "starts_at", "ends_at", "location", "organiser",
+                   "capacity", "published", "status", "points")
+    column_searchable_list = ("title", "location")
+    column_filters = ("category", "status", "published", "organiser", "starts_at")
+    column_default_sort = ("starts_at", True)
+    form_excluded_columns = ("sequence", "created_at", "updated_at")
+
+
+class SignupView(SecureModelView):
+    column_list = ("event", "name", "phone", "volunteer", "status", "code", "checked_in_at", "hours")
+    column_searchable_list = ("name", "phone", "code")
+    column_filters = ("status", "event", "volunteer", "checked_in_at")
+    form_excluded_columns = ("created_at", "updated_at", "credited")
+
+
+class VolunteerTeamView(SecureModelView):
+    column_list = ("name", "leader", "leader_phone", "founded_on")
+    column_searchable_list = ("name", "leader")
+
+
+class VolunteerView(SecureModelView):
+    column_list = ("name", "phone", "team", "grid", "party_member", "skills", "joined_on", "status")
+    column_searchable_list = ("name", "phone", "skills")
+    column_filters = ("team", "grid", "party_member", "status", "joined_on")
+
+
+class PointsEntryView(SecureModelView):
+    """Append-only: entries are added, never edited or deleted."""
+
+    can_edit = False
+    can_delete = False
+    column_list = ("created_at", "volunteer", "kind", "points", "hours", "event", "organiser",
+                   "description", "recorded_by")
+    column_searchable_list = ("description",)
+    column_filters = ("kind", "volunteer", "event", "organiser", "created_at")
+    form_excluded_columns = ("created_at", "updated_at", "recorded_by", "signup", "corrections")
+
+
+class WorkOrderView(SecureModelView):
+    column_list = ("number", "channel", "requester_name", "grid", "category", "status",
+                   "assignee_unit", "due_at", "rating", "created_at")
+    column_searchable_list = ("number", "requester_name", "description")
+    column_filters = ("status", "channel", "category", "grid", "assignee_unit",
+                      "assignee_volunteer", "rating", "due_at", "created_at")
+    form_excluded_columns = ("created_at", "updated_at")
+
+
+class UserView(SecureModelView):
+    """Accounts: admins only. The password is set through a form field, stored hashed."""
+
+    permission = "accounts.manage"
+    column_list = ("username", "display_name", "role", "unit", "active", "last_login_at", "created_at")
+    column_filters = ("role", "unit", "active")
+    form_excluded_columns = ("password_hash", "last_login_at", "created_at", "updated_at",
+                             "api_tokens", "audit_entries", "reviewed_claims", "points_entries")
+    form_extra_fields = {
+        "password": PasswordField("密码", validators=[Optional(), Length(min=8, max=200, message="密码长度需为 8 到 200 位")],
+                                  description="新建账号必填；编辑时留空表示不修改"),
+    }
+    audit_exclude = ("password_hash",)
+
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        if ok and getattr(form, "_obj", None) is None and hasattr(form, "password") and not form.password.data:
+            form.password.errors = list(form.password.errors) + ["新建账号必须设置密码"]
+            ok = False
+        return ok
+
+    def on_model_change(self, form, model, is_created):
+        if form.password.data:
+            model.set_password(form.password.data)
+        if model.role != Role.UNIT:
+            model.unit = None
+
+    def delete_model(self, model):
+        from flask_login import current_user
+
+        if model.id == current_user.id:
+            flash("不能删除当前登录的账号。", "error")
+            return False
+        return super().delete_model(model)
+
+
+class ApiTokenView(SecureModelView):
+    permission = "accounts.manage"
+    can_create = False
+    can_edit = False
+    column_list = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    column_filters = ("user", "revoked_at")
+
+
+class AuditLogView(SecureModelView):
+    permission = "accounts.manage"
+    can_create = False
+    can_edit = False
+    can_delete = False
+    column_list = ("created_at", "username", "action", "entity", "entity_id", "ip")
+    column_searchable_list = ("username", "entity", "changes")
+    column_filters = ("action", "entity", "created_at")
+    column_default_sort = ("created_at", True)
+
+
+# (model, view class, menu category): adding an entity is one line here.
+REGISTRY = [
+    (MemberUnit, MemberUnitView, "联盟"),
+    (Grid, GridView, "联盟"),
+    (Project, ProjectView, "项目认领"),
+    (Claim, ClaimView, "项目认领"),
+    (ProgressReport, ProgressReportView, "项目认领"),
+    (Event, EventView, "活动"),
+    (Signup, SignupView, "活动"),
+    (VolunteerTeam, VolunteerTeamView, "志愿服务"),
+    (Volunteer, VolunteerView, "志愿服务"),
+    (PointsEntry, PointsEntryView, "志愿服务"),
+    (WorkOrder, WorkOrderView, "工单"),
+    (User, UserView, "系统"),
+    (ApiToken, ApiTokenView, "系统"),
+    (AuditLog, AuditLogView, "系统"),
+]

@@ -1,0 +1,203 @@
+"""The 红石榴联盟平台 application factory and its command line.
+
+    flask --app app init-db | seed-demo | create-user | migration-status
+    gunicorn 'app:create_app()'
+"""
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask, g, render_template, request
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from models import ALL_MODELS, Role, User, db
+from models.database import apply_migrations, open_database, pending_migrations
+
+LOCALE = "zh_Hans_CN"
+csrf = CSRFProtect()
+
+
+def create_app(config=None):
+    """Build the app: config → database → i18n → security → surfaces → CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config)
+    init_database(app)
+    Babel(app, locale_selector=lambda: LOCALE, timezone_selector=lambda: "Asia/Shanghai")
+    csrf.init_app(app)
+    register_errors(app)
+    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+
+    from auth import init_app as init_auth
+    from admin import init_app as init_admin
+
+    init_auth(app)
+    init_admin(app)
+    for surface in ("public", "api"):
+        init_surface = _optional_surface(surface)
+        if init_surface:
+            init_surface(app)
+    register_cli(app)
+    return app
+
+
+def _optional_surface(name):
+    """Surfaces built in later issues register themselves through ``<pkg>.init_app``."""
+    import importlib
+
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+    return getattr(module, "init_app", None)
+
+
+# --- config ------------------------------------------------------------------
+
+def load_config(app, override):
+    """Defaults, then the environment, then the caller's override (tests)."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'alliance.db'}",
+        SITE_NAME="红石榴联盟平台",
+        COMMUNITY_NAME="红浦社区",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_WINDOW_MINUTES=15,
+        ADMIN_PAGE_SIZE=20,
+        EXPORT_MAX_ROWS=0,  # 0: no cap; exports stream in constant memory
+        POINTS_PER_HOUR=1,
+        POINTS_EXPIRE_MONTHS=0,  # 0: points never expire
+        CORS_ORIGINS=[],
+    )
+    for key in ("DATABASE_URL", "SECRET_KEY"):
+        if os.environ.get(key):
+            app.config[key] = os.environ[key]
+    if os.environ.get("CORS_ORIGINS"):
+        app.config["CORS_ORIGINS"] = [o.strip() for o in os.environ["CORS_ORIGINS"].split(",") if o.strip()]
+    if override:
+        app.config.update(override)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(app)
+
+
+def instance_secret(app):
+    """A random key generated once into instance/secret_key (never in the repo)."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+# --- database ----------------------------------------------------------------
+
+def init_database(app):
+    """Bind the models to the configured database; one connection per request."""
+    database = open_database(app.config["DATABASE_URL"])
+    db.initialize(database)
+    app.extensions["database"] = database
+
+    @app.before_request
+    def _connect():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_appcontext
+    def _close(exc):
+        if not db.is_closed():
+            db.close()
+
+
+# --- errors ------------------------------------------------------------------
+
+ERROR_TITLES = {
+    400: "请求有误", 403: "没有权限", 404: "页面不存在", 405: "不支持的请求方式",
+    409: "操作冲突", 413: "提交内容过大", 429: "操作过于频繁", 500: "服务器内部错误",
+}
+
+
+def register_errors(app):
+    from werkzeug.exceptions import HTTPException
+
+    def render_error(code, message=None):
+        if request.path.startswith("/api/"):
+            from flask import jsonify
+
+            body = {"error": {"code": code, "message": message or ERROR_TITLES.get(code, "请求失败")}}
+            return jsonify(body), code
+        return render_template("error.html", code=code, title=ERROR_TITLES.get(code, "出错了"),
+                               message=message), code
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return render_error(400, "表单已过期或缺少安全令牌，请刷新页面后重试。")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        if exc.code and exc.code < 400:
+            return exc
+        message = getattr(exc, "chinese", None)
+        return render_error(exc.code or 500, message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        app.logger.exception("unhandled error")
+        if not db.is_closed() and db.in_transaction():
+            db.rollback()
+        return render_error(500, "系统出现异常，已记录，请稍后再试。")
+
+
+# --- command line -------------------------------------------------------------
+
+def register_cli(app):
+    @app.cli.command("init-db", help="应用尚未执行的数据库迁移（可重复执行）。")
+    def init_db_command():
+        applied = apply_migrations(db.obj)
+        click.echo(f"已应用迁移：{', '.join(applied)}" if applied else "数据库已是最新，无需迁移。")
+
+    @app.cli.command("migration-status", help="列出待执行的迁移；有待执行迁移时退出码非零。")
+    def migration_status_command():
+        todo = pending_migrations(db.obj)
+        if todo:
+            click.echo("待执行迁移：" + ", ".join(todo))
+            raise SystemExit(1)
+        click.echo("没有待执行的迁移。")
+
+    @app.cli.command("seed-demo", help="写入演示联盟数据（确定性）；数据库非空时需加 --force。")
+    @click.option("--force", is_flag=True, help="数据库已有数据时清空业务数据后重新写入。")
+    @click.option("--if-empty", is_flag=True, help="仅在数据库为空时写入，否则静默跳过。")
+    def seed_demo_command(force, if_empty):
+        from services.demo import DatabaseNotEmpty, seed_demo
+
+        apply_migrations(db.obj)
+        try:
+            summary = seed_demo(force=force)
+        except DatabaseNotEmpty:
+            if if_empty:
+                click.echo("数据库已有数据，跳过演示数据。")
+                return
+            raise click.ClickException("数据库已有数据；如确需覆盖，请加 --force。")
+        click.echo(summary.report())
+
+    @app.cli.command("create-user", help="创建账号：--role admin|clerk|unit，成员单位账号需 --unit。")
+    @click.argument("username")
+    @click.option("--role", type=click.Choice(Role.codes()), required=True, help="角色")
+    @click.option("--unit", "unit_name", default=None, help="成员单位名称（unit 角色必填）")
+    @click.option("--password", default=None, help="密码；省略时交互输入")
+    def create_user_command(username, role, unit_name, password):
+        from services.accounts import AccountError, create_user
+
+        if password is None:
+            password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+        try:
+            user = create_user(username, password, role, unit_name=unit_name)
+        except AccountError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"已创建账号 {user.username}（{Role.label(user.role)}）")

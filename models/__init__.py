@@ -1,0 +1,26 @@
+"""Every entity of the alliance platform, importable without an app:
+
+    from models import MemberUnit, Project, Claim
+"""
+from .accounts import ApiToken, AuditLog, LoginAttempt, Role, User
+from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
+from .base import SHANGHAI, BaseModel, Choices, db, now
+from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
+from .points import AppendOnlyError, EntryKind, PointsEntry
+from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectStatus
+from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
+from .workorders import Channel, OrderCategory, OrderStatus, Rating, WorkOrder
+
+# In dependency order: creating tables walks it forwards, dropping backwards.
+ALL_MODELS = [
+    Grid, MemberUnit, User, LoginAttempt, ApiToken, AuditLog,
+    Project, Claim, ProgressReport,
+    VolunteerTeam, Volunteer, Event, Signup, PointsEntry, WorkOrder,
+]
+
+__all__ = [m.__name__ for m in ALL_MODELS] + [
+    "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "BaseModel", "Channel", "Choices", "ClaimStatus",
+    "EntryKind", "EventCategory", "EventStatus", "Line", "OrderCategory", "OrderStatus",
+    "ProjectStatus", "Rating", "Role", "SignupStatus", "UnitKind", "UnitStatus",
+    "VolunteerStatus", "db", "now",
+]

@@ -1,0 +1,98 @@
+"""Accounts, login throttling, API tokens and the audit log."""
+from flask_login import UserMixin
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .alliance import MemberUnit
+from .base import BaseModel, Choices, TimestampedModel, now
+
+
+class Role(Choices):
+    ADMIN = ("admin", "管理员")
+    CLERK = ("clerk", "工作人员")
+    UNIT = ("unit", "成员单位")
+
+
+class User(UserMixin, TimestampedModel):
+    username = CharField(max_length=50, unique=True, verbose_name="用户名")
+    display_name = CharField(max_length=50, null=True, verbose_name="姓名")
+    password_hash = CharField(max_length=255, verbose_name="密码哈希")
+    role = CharField(max_length=10, choices=Role.choices, index=True, verbose_name="角色")
+    unit = ForeignKeyField(MemberUnit, null=True, on_delete="RESTRICT", backref="users", verbose_name="所属单位")
+    active = BooleanField(default=True, verbose_name="启用")
+    last_login_at = DateTimeField(null=True, verbose_name="最近登录")
+
+    class Meta:
+        verbose_name = "账号"
+        table_name = "account"  # "user" is reserved in PostgreSQL
+
+    # flask-login
+    @property
+    def is_active(self):
+        return bool(self.active)
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_admin(self):
+        return self.role == Role.ADMIN
+
+    @property
+    def is_staff(self):
+        """Admins and clerks: the people who use /admin."""
+        return self.role in (Role.ADMIN, Role.CLERK)
+
+    def clean(self):
+        errors = {}
+        if self.role == Role.UNIT and not self.unit_id:
+            errors["unit"] = "成员单位账号必须选择所属单位"
+        return errors
+
+
+class LoginAttempt(BaseModel):
+    """One failed login; recent rows throttle further attempts (shared by all workers)."""
+
+    username = CharField(max_length=50, index=True, verbose_name="用户名")
+    ip = CharField(max_length=64, index=True, verbose_name="IP 地址")
+    created_at = DateTimeField(default=now, index=True, verbose_name="时间")
+
+    class Meta:
+        verbose_name = "登录失败记录"
+
+
+class ApiToken(TimestampedModel):
+    """A per-account API token; only its SHA-256 digest is stored."""
+
+    user = ForeignKeyField(User, on_delete="RESTRICT", backref="api_tokens", verbose_name="账号")
+    name = CharField(max_length=50, verbose_name="用途")
+    digest = CharField(max_length=64, unique=True, verbose_name="令牌摘要")
+    prefix = CharField(max_length=12, verbose_name="令牌前缀")
+    revoked_at = DateTimeField(null=True, verbose_name="吊销时间")
+    last_used_at = DateTimeField(null=True, verbose_name="最近使用")
+
+    class Meta:
+        verbose_name = "API 令牌"
+
+    def __str__(self):
+        return f"{self.name}（{self.prefix}…）"
+
+
+class AuditLog(BaseModel):
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="audit_entries", verbose_name="操作人")
+    username = CharField(max_length=50, null=True, verbose_name="操作人账号")
+    action = CharField(max_length=30, index=True, verbose_name="操作")
+    entity = CharField(max_length=50, index=True, verbose_name="对象类型")
+    entity_id = CharField(max_length=50, null=True, index=True, verbose_name="对象编号")
+    changes = TextField(null=True, verbose_name="变更内容")
+    ip = CharField(max_length=64, null=True, verbose_name="IP 地址")
+    created_at = DateTimeField(default=now, index=True, verbose_name="时间")
+
+    class Meta:
+        verbose_name = "操作日志"
+
+    def __str__(self):
+        return f"{self.username or '系统'} {self.action} {self.entity}#{self.entity_id}"

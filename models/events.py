@@ -1,0 +1,102 @@
+"""Events (活动) and sign-ups (报名)."""
+import secrets
+
+from peewee import SQL, BooleanField, CharField, DateTimeField, DecimalField, ForeignKeyField, IntegerField, TextField
+
+from .alliance import MemberUnit
+from .base import Choices, TimestampedModel
+from .fields import BoundedIntegerField, PhoneField
+from .volunteers import Volunteer
+
+
+class EventCategory(Choices):
+    NEIGHBOURHOOD = ("neighbourhood", "邻里节")
+    ETHNIC_MARKET = ("ethnic_market", "民族文化市集")
+    VOLUNTEER = ("volunteer", "志愿服务")
+    POLICY = ("policy", "政策宣讲")
+    CULTURE_SPORTS = ("culture_sports", "文体活动")
+    HEALTH = ("health", "健康义诊")
+    SAFETY = ("safety", "平安宣传")
+    PARTY = ("party", "党建活动")
+
+
+class EventStatus(Choices):
+    SCHEDULED = ("scheduled", "正常")
+    CANCELLED = ("cancelled", "已取消")
+
+
+class Event(TimestampedModel):
+    title = CharField(max_length=200, verbose_name="活动名称")
+    category = CharField(max_length=30, choices=EventCategory.choices, index=True, verbose_name="活动类别")
+    starts_at = DateTimeField(index=True, verbose_name="开始时间")
+    ends_at = DateTimeField(verbose_name="结束时间")
+    location = CharField(max_length=200, verbose_name="活动地点")
+    organiser = ForeignKeyField(MemberUnit, null=True, on_delete="RESTRICT", backref="events", verbose_name="主办单位")
+    capacity = BoundedIntegerField(default=0, min_value=0, max_value=100000, verbose_name="人数上限(0为不限)")
+    description = TextField(null=True, verbose_name="活动介绍")
+    published = BooleanField(default=False, index=True, verbose_name="已发布")
+    status = CharField(max_length=20, choices=EventStatus.choices, default=EventStatus.SCHEDULED, index=True, verbose_name="状态")
+    points = BoundedIntegerField(default=0, min_value=0, max_value=1000, verbose_name="参加积分")
+    # RFC 5545 SEQUENCE: raised whenever what a calendar shows changes.
+    sequence = IntegerField(default=0, verbose_name="修订号")
+
+    class Meta:
+        verbose_name = "活动"
+        constraints = [SQL("CHECK (ends_at > starts_at)")]
+        public_fields = ("id", "title", "category", "starts_at", "ends_at", "location", "organiser",
+                         "capacity", "description", "status", "points")
+
+    CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "location", "description", "status")
+
+    def clean(self):
+        errors = {}
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = "结束时间必须晚于开始时间"
+        return errors
+
+    def save(self, *args, **kwargs):
+        if self._pk is not None and self._dirty & set(self.CALENDAR_FIELDS):
+            self.sequence = (self.sequence or 0) + 1
+        return super().save(*args, **kwargs)
+
+    @property
+    def is_cancelled(self):
+        return self.status == EventStatus.CANCELLED
+
+
+class SignupStatus(Choices):
+    REGISTERED = ("registered", "已报名")
+    WAITLISTED = ("waitlisted", "候补")
+    CANCELLED = ("cancelled", "已取消")
+    CHECKED_IN = ("checked_in", "已签到")
+
+
+# Sign-ups that hold (or wait for) a place.
+SignupStatus.LIVE = (SignupStatus.REGISTERED, SignupStatus.WAITLISTED, SignupStatus.CHECKED_IN)
+
+
+def new_checkin_code():
+    return secrets.token_hex(6).upper()
+
+
+class Signup(TimestampedModel):
+    event = ForeignKeyField(Event, on_delete="RESTRICT", backref="signups", verbose_name="活动")
+    name = CharField(max_length=30, verbose_name="姓名")
+    phone = PhoneField(verbose_name="手机号")
+    volunteer = ForeignKeyField(Volunteer, null=True, on_delete="RESTRICT", backref="signups", verbose_name="志愿者")
+    status = CharField(max_length=20, choices=SignupStatus.choices, default=SignupStatus.REGISTERED, index=True, verbose_name="状态")
+    code = CharField(max_length=20, unique=True, default=new_checkin_code, verbose_name="签到码")
+    checked_in_at = DateTimeField(null=True, verbose_name="签到时间")
+    hours = DecimalField(max_digits=6, decimal_places=2, null=True, verbose_name="服务时长(小时)")
+    hours_note = CharField(max_length=200, null=True, verbose_name="时长调整说明")
+    credited = BooleanField(default=False, verbose_name="已计入时长积分")
+
+    class Meta:
+        verbose_name = "报名"
+
+    def __str__(self):
+        return f"{self.name} 报名 {self.event.title}"
+
+
+# One live sign-up per phone per event (cancelled ones don't count).
+Signup.add_index(Signup.event, Signup.phone, unique=True, where=Signup.status.in_(SignupStatus.LIVE))

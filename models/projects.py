@@ -1,0 +1,98 @@
+"""Governance projects (治理项目), the claims units make on them, and progress reports."""
+from peewee import SQL, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, TextField
+
+from .accounts import User
+from .alliance import Grid, MemberUnit
+from .base import Choices, TimestampedModel, now
+from .fields import BoundedIntegerField
+
+
+class Line(Choices):
+    """The six 联治 lines of seed 000."""
+
+    MEDIATION = ("mediation", "矛盾联调")
+    LIVELIHOOD = ("livelihood", "民生联帮")
+    RESOURCES = ("resources", "资源联享")
+    SAFETY = ("safety", "平安联创")
+    PROPERTY = ("property", "物业联管")
+    CULTURE = ("culture", "文化联心")
+
+
+class ProjectStatus(Choices):
+    DRAFT = ("draft", "草稿")
+    OPEN = ("open", "待认领")
+    CLAIMED = ("claimed", "已认领")
+    IN_PROGRESS = ("in_progress", "实施中")
+    DONE = ("done", "已完成")
+    CLOSED = ("closed", "已关闭")
+
+
+class Project(TimestampedModel):
+    title = CharField(max_length=200, verbose_name="项目名称")
+    line = CharField(max_length=20, choices=Line.choices, index=True, verbose_name="联治类别")
+    category = CharField(max_length=50, index=True, verbose_name="项目分类")
+    description = TextField(null=True, verbose_name="项目内容")
+    grid = ForeignKeyField(Grid, null=True, on_delete="RESTRICT", backref="projects", verbose_name="所在网格")
+    needs = TextField(null=True, verbose_name="需求与资源")
+    slots = BoundedIntegerField(default=1, min_value=1, max_value=1000, verbose_name="认领名额")
+    # Live (待审核 + 已确认) claims. Kept by services.claims in the same transaction as
+    # the claim; the CHECK makes overbooking impossible even under concurrent requests.
+    live_claims = BoundedIntegerField(default=0, min_value=0, verbose_name="已占名额")
+    deadline = DateField(null=True, verbose_name="认领截止日期")
+    published = BooleanField(default=False, index=True, verbose_name="已发布")
+    status = CharField(max_length=20, choices=ProjectStatus.choices, default=ProjectStatus.DRAFT, index=True, verbose_name="项目状态")
+    progress = BoundedIntegerField(default=0, min_value=0, max_value=100, verbose_name="进度(%)")
+
+    class Meta:
+        verbose_name = "治理项目"
+        constraints = [SQL("CHECK (live_claims <= slots)")]
+        public_fields = ("id", "title", "line", "category", "description", "grid", "needs",
+                         "slots", "live_claims", "deadline", "status", "progress")
+
+    @property
+    def slots_left(self):
+        return max(self.slots - self.live_claims, 0)
+
+
+class ClaimStatus(Choices):
+    PENDING = ("pending", "待审核")
+    CONFIRMED = ("confirmed", "已确认")
+    REJECTED = ("rejected", "已驳回")
+    WITHDRAWN = ("withdrawn", "已撤回")
+
+
+# Claims that hold a slot.
+ClaimStatus.LIVE = (ClaimStatus.PENDING, ClaimStatus.CONFIRMED)
+
+
+class Claim(TimestampedModel):
+    project = ForeignKeyField(Project, on_delete="RESTRICT", backref="claims", verbose_name="治理项目")
+    unit = ForeignKeyField(MemberUnit, on_delete="RESTRICT", backref="claims", verbose_name="认领单位")
+    plan = TextField(verbose_name="认领说明")
+    status = CharField(max_length=20, choices=ClaimStatus.choices, default=ClaimStatus.PENDING, index=True, verbose_name="状态")
+    reviewed_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="reviewed_claims", verbose_name="审核人")
+    reviewed_at = DateTimeField(null=True, verbose_name="审核时间")
+    note = TextField(null=True, verbose_name="审核意见")
+
+    class Meta:
+        verbose_name = "认领"
+
+    def __str__(self):
+        return f"{self.unit.name} 认领 {self.project.title}"
+
+
+# One live claim per unit per project, enforced by the database (a partial unique index).
+Claim.add_index(Claim.project, Claim.unit, unique=True, where=Claim.status.in_(ClaimStatus.LIVE))
+
+
+class ProgressReport(TimestampedModel):
+    claim = ForeignKeyField(Claim, on_delete="RESTRICT", backref="reports", verbose_name="认领")
+    text = TextField(verbose_name="进展内容")
+    percent = BoundedIntegerField(default=0, min_value=0, max_value=100, verbose_name="完成进度(%)")
+    reported_on = DateField(default=lambda: now().date(), verbose_name="报告日期")
+
+    class Meta:
+        verbose_name = "项目进展"
+
+    def __str__(self):
+        return f"进展 #{self.id}（{self.percent}%）"

@@ -1,0 +1,37 @@
+"""The volunteer team (志愿服务队) and its members."""
+from peewee import BooleanField, CharField, DateField, ForeignKeyField, TextField
+
+from .alliance import Grid
+from .base import Choices, TimestampedModel
+from .fields import PhoneField
+
+
+class VolunteerTeam(TimestampedModel):
+    name = CharField(max_length=50, unique=True, verbose_name="服务队名称")
+    leader = CharField(max_length=30, null=True, verbose_name="队长")
+    leader_phone = PhoneField(null=True, verbose_name="队长电话")
+    founded_on = DateField(null=True, verbose_name="成立日期")
+    intro = TextField(null=True, verbose_name="简介")
+
+    class Meta:
+        verbose_name = "志愿服务队"
+        public_fields = ("id", "name", "leader", "founded_on", "intro")
+
+
+class VolunteerStatus(Choices):
+    ACTIVE = ("active", "在队")
+    LEFT = ("left", "已退出")
+
+
+class Volunteer(TimestampedModel):
+    name = CharField(max_length=30, verbose_name="姓名")
+    phone = PhoneField(unique=True, verbose_name="手机号")
+    team = ForeignKeyField(VolunteerTeam, null=True, on_delete="RESTRICT", backref="members", verbose_name="服务队")
+    grid = ForeignKeyField(Grid, null=True, on_delete="RESTRICT", backref="volunteers", verbose_name="所在网格")
+    party_member = BooleanField(default=False, index=True, verbose_name="党员")
+    skills = CharField(max_length=200, null=True, verbose_name="特长技能")
+    joined_on = DateField(null=True, verbose_name="加入日期")
+    status = CharField(max_length=20, choices=VolunteerStatus.choices, default=VolunteerStatus.ACTIVE, index=True, verbose_name="状态")
+
+    class Meta:
+        verbose_name = "志愿者"

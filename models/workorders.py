@@ -1,0 +1,78 @@
+"""Residents' requests handled in the closed loop 接单—派单—办单—评单."""
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from .alliance import Grid, MemberUnit
+from .base import Choices, TimestampedModel
+from .fields import PhoneField
+from .volunteers import Volunteer
+
+
+class Channel(Choices):
+    RESIDENT_GROUP = ("resident_group", "居民群")
+    HOTLINE = ("hotline", "12345")
+    VISIT = ("visit", "走访")
+    GRID = ("grid", "网格")
+
+
+class OrderCategory(Choices):
+    MEDIATION = ("mediation", "矛盾调解")
+    PROPERTY = ("property", "物业维修")
+    ENVIRONMENT = ("environment", "环境卫生")
+    POLICY = ("policy", "政策咨询")
+    ELDERLY = ("elderly", "为老服务")
+    SAFETY = ("safety", "安全隐患")
+    FULL_PROXY = ("full_proxy", "全程代办")
+    APPOINTMENT_PROXY = ("appointment_proxy", "预约代办")
+    BATCH_PROXY = ("batch_proxy", "集中代办")
+    OTHER = ("other", "其他")
+
+
+class OrderStatus(Choices):
+    ACCEPTED = ("accepted", "已受理")
+    DISPATCHED = ("dispatched", "已派单")
+    RESOLVED = ("resolved", "已办结")
+    RATED = ("rated", "已评价")
+    REDO = ("redo", "二次办理")
+    REVOKED = ("revoked", "已撤销")
+
+
+class Rating(Choices):
+    SATISFIED = ("satisfied", "满意")
+    UNSATISFIED = ("unsatisfied", "不满意")
+
+
+class WorkOrder(TimestampedModel):
+    number = CharField(max_length=20, unique=True, verbose_name="工单编号")
+    channel = CharField(max_length=20, choices=Channel.choices, index=True, verbose_name="来源渠道")
+    requester_name = CharField(max_length=30, verbose_name="诉求人")
+    requester_phone = PhoneField(null=True, verbose_name="诉求人电话")
+    grid = ForeignKeyField(Grid, null=True, on_delete="RESTRICT", backref="work_orders", verbose_name="所在网格")
+    category = CharField(max_length=20, choices=OrderCategory.choices, index=True, verbose_name="诉求类别")
+    description = TextField(verbose_name="诉求内容")
+    status = CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.ACCEPTED, index=True, verbose_name="状态")
+    assignee_unit = ForeignKeyField(MemberUnit, null=True, on_delete="RESTRICT", backref="work_orders", verbose_name="承办单位")
+    assignee_volunteer = ForeignKeyField(Volunteer, null=True, on_delete="RESTRICT", backref="work_orders", verbose_name="承办志愿者")
+    assignee_worker = CharField(max_length=30, null=True, verbose_name="承办网格员")
+    due_at = DateTimeField(null=True, index=True, verbose_name="办理时限")
+    result = TextField(null=True, verbose_name="办理结果")
+    rating = CharField(max_length=20, choices=Rating.choices, null=True, verbose_name="评价")
+    rating_note = TextField(null=True, verbose_name="评价意见")
+    revoke_reason = TextField(null=True, verbose_name="撤销原因")
+    redo_count = IntegerField(default=0, verbose_name="二次办理次数")
+    accepted_at = DateTimeField(null=True, verbose_name="受理时间")
+    dispatched_at = DateTimeField(null=True, verbose_name="派单时间")
+    resolved_at = DateTimeField(null=True, verbose_name="办结时间")
+    rated_at = DateTimeField(null=True, verbose_name="评价时间")
+    reopened_at = DateTimeField(null=True, verbose_name="二次办理时间")
+    revoked_at = DateTimeField(null=True, verbose_name="撤销时间")
+
+    class Meta:
+        verbose_name = "工单"
+
+    @property
+    def assignee_label(self):
+        if self.assignee_unit_id:
+            return self.assignee_unit.name
+        if self.assignee_volunteer_id:
+            return f"志愿者 {self.assignee_volunteer.name}"
+        return self.assignee_worker or ""

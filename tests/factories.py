@@ -1,0 +1,82 @@
+"""Factory helpers: records with sensible defaults, overridable per test."""
+import datetime as dt
+import itertools
+
+from models import (Claim, Event, EventCategory, Grid, Line, MemberUnit, Project, ProjectStatus,
+                    Role, Signup, UnitKind, User, Volunteer, VolunteerTeam, now)
+
+PASSWORD = "correct-horse-9"
+_seq = itertools.count(1)
+
+
+def _n():
+    return next(_seq)
+
+
+def make_grid(**kw):
+    n = _n()
+    kw.setdefault("number", n)
+    kw.setdefault("name", f"第{n}网格")
+    return Grid.create(**kw)
+
+
+def make_unit(**kw):
+    kw.setdefault("name", f"测试单位{_n()}")
+    kw.setdefault("kind", UnitKind.JURISDICTION)
+    return MemberUnit.create(**kw)
+
+
+def make_user(role=Role.CLERK, password=PASSWORD, **kw):
+    kw.setdefault("username", f"{role}{_n()}")
+    if role == Role.UNIT and "unit" not in kw:
+        kw["unit"] = make_unit()
+    user = User(role=role, **kw)
+    user.set_password(password)
+    user.save(force_insert=True)
+    return user
+
+
+def make_project(**kw):
+    kw.setdefault("title", f"测试项目{_n()}")
+    kw.setdefault("line", Line.LIVELIHOOD)
+    kw.setdefault("category", "银发关爱")
+    kw.setdefault("published", True)
+    kw.setdefault("status", ProjectStatus.OPEN)
+    return Project.create(**kw)
+
+
+def make_claim(**kw):
+    kw.setdefault("project", make_project())
+    kw.setdefault("unit", make_unit())
+    kw.setdefault("plan", "组织志愿者每周上门服务")
+    return Claim.create(**kw)
+
+
+def make_event(**kw):
+    start = kw.pop("starts_at", now().replace(minute=0, second=0) + dt.timedelta(days=7))
+    kw.setdefault("title", f"测试活动{_n()}")
+    kw.setdefault("category", EventCategory.NEIGHBOURHOOD)
+    kw.setdefault("location", "红浦社区党群服务中心")
+    kw.setdefault("published", True)
+    kw.setdefault("ends_at", start + dt.timedelta(hours=2))
+    return Event.create(starts_at=start, **kw)
+
+
+def make_team(**kw):
+    kw.setdefault("name", f"测试服务队{_n()}")
+    return VolunteerTeam.create(**kw)
+
+
+def make_volunteer(**kw):
+    n = _n()
+    kw.setdefault("name", f"志愿者{n}")
+    kw.setdefault("phone", f"139{n:08d}")
+    return Volunteer.create(**kw)
+
+
+def make_signup(**kw):
+    n = _n()
+    kw.setdefault("event", make_event())
+    kw.setdefault("name", f"居民{n}")
+    kw.setdefault("phone", f"138{n:08d}")
+    return Signup.create(**kw)
