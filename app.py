@@ -29,30 +29,21 @@ def create_app(config=None):
     register_errors(app)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
 
-    from auth import init_app as init_auth
-    from admin import init_app as init_admin
+    import admin
+    import auth
+    import public
 
-    init_auth(app)
-    init_admin(app)
-    for surface in ("public", "api"):
-        init_surface = _optional_surface(surface)
-        if init_surface:
-            init_surface(app)
+    auth.init_app(app)
+    admin.init_app(app)
+    public.init_app(app)
+    app.add_url_rule("/healthz", "healthz", healthz)
     register_cli(app)
     return app
 
 
-def _optional_surface(name):
-    """Surfaces built in later issues register themselves through ``<pkg>.init_app``."""
-    import importlib
-
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
-    return getattr(module, "init_app", None)
+def healthz():
+    """The bare route benchmarks compare against: no database, no template."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 # --- config ------------------------------------------------------------------
