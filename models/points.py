@@ -31,6 +31,7 @@ class PointsEntry(TimestampedModel):
     organiser = ForeignKeyField(MemberUnit, null=True, on_delete="RESTRICT", backref="points_entries", verbose_name="记录单位")
     recorded_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="points_entries", verbose_name="记录人")
     description = CharField(max_length=200, verbose_name="说明")
+    item = CharField(max_length=100, null=True, verbose_name="兑换物品/服务")
     note = TextField(null=True, verbose_name="备注")
 
     class Meta:

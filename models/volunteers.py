@@ -3,7 +3,7 @@ from peewee import BooleanField, CharField, DateField, ForeignKeyField, TextFiel
 
 from .alliance import Grid
 from .base import Choices, TimestampedModel
-from .fields import PhoneField
+from .fields import BoundedIntegerField, PhoneField
 
 
 class VolunteerTeam(TimestampedModel):
@@ -32,6 +32,9 @@ class Volunteer(TimestampedModel):
     skills = CharField(max_length=200, null=True, verbose_name="特长技能")
     joined_on = DateField(null=True, verbose_name="加入日期")
     status = CharField(max_length=20, choices=VolunteerStatus.choices, default=VolunteerStatus.ACTIVE, index=True, verbose_name="状态")
+    # Cache of the points ledger's sum, moved only by services.points in the same
+    # transaction as each entry; the CHECK (>= 0) makes an overdraft impossible.
+    points_balance = BoundedIntegerField(default=0, min_value=0, verbose_name="积分余额")
 
     class Meta:
         verbose_name = "志愿者"
