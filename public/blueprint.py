@@ -6,3 +6,16 @@ bp = Blueprint("public", __name__)
 # Rules are added below as bp.add_url_rule(path, endpoint, view_func, methods=[...]),
 # grouped by controller module (events/calendar/home: public/events.py and
 # public/home.py; projects/claims: public/projects.py).
+
+# --- home, activity calendar, events, sign-ups, iCalendar (public/home.py, public/events.py)
+from . import events, home  # noqa: E402 (rules follow the blueprint object)
+
+bp.add_url_rule("/", "home", home.home)
+bp.add_url_rule("/calendar", "calendar", events.calendar)
+bp.add_url_rule("/calendar.ics", "calendar_ics", events.calendar_ics)
+bp.add_url_rule("/calendar/<category>.ics", "category_ics", events.category_ics)
+bp.add_url_rule("/events/<int:event_id>", "event_detail", events.event_detail)
+bp.add_url_rule("/events/<int:event_id>.ics", "event_ics", events.event_ics)
+bp.add_url_rule("/events/<int:event_id>/signup", "event_signup", events.event_signup, methods=["POST"])
+bp.add_url_rule("/events/<int:event_id>/signups/<int:signup_id>", "signup_done", events.signup_done)
+bp.add_url_rule("/events/<int:event_id>/cancel", "signup_cancel", events.signup_cancel, methods=["POST"])

@@ -1,0 +1,233 @@
+"""Signing up for events (报名): the place rule and the waiting list, in one place.
+
+Used by the public event pages, the admin (bulk cancellation, clerk-entered sign-ups),
+the API and, later, clerks' check-in.
+
+Concurrency: every write locks the event row first (``locked_event``), so sign-ups and
+cancellations for one event run one after another while other events are unaffected
+on PostgreSQL:
+
+- PostgreSQL: ``SELECT … FROM event WHERE id = … FOR UPDATE`` inside the transaction;
+- SQLite: the transaction starts with ``BEGIN IMMEDIATE`` (the write lock is taken at
+  once, so two requests can never both read "4 of 5 places taken" and both insert).
+
+Places are counted from the sign-up rows themselves under that lock rather than kept in
+a counter column, so a clerk's edit can never leave a counter out of step. The partial
+unique index on (event, phone) for live sign-ups backs the duplicate rule.
+"""
+import contextlib
+import re
+
+from peewee import IntegrityError, SqliteDatabase, fn
+
+from models import Event, EventStatus, Signup, SignupStatus, Volunteer, db, now
+from models.fields import PHONE_RE
+
+from . import audit
+from .errors import Conflict, NotFound, ServiceError
+
+NAME_MAX = 30
+CODE_RE = re.compile(r"^[0-9A-F]{6,20}$")
+
+# Statuses that hold one of the event's places.
+HOLDS_PLACE = (SignupStatus.REGISTERED, SignupStatus.CHECKED_IN)
+
+# The sign-up state machine: every status change goes through ``_move``.
+SIGNUP_MOVES = {
+    (SignupStatus.REGISTERED, SignupStatus.CANCELLED): "cancel",
+    (SignupStatus.WAITLISTED, SignupStatus.CANCELLED): "cancel",
+    (SignupStatus.WAITLISTED, SignupStatus.REGISTERED): "promote",
+    (SignupStatus.REGISTERED, SignupStatus.CHECKED_IN): "check_in",
+}
+
+
+@contextlib.contextmanager
+def locked_event(event_id):
+    """One transaction holding the event's lock; yields the Event (or None if absent).
+
+    Nested inside a caller's transaction the caller's lock mode applies (SQLite cannot
+    upgrade a running transaction); the services here are always called at top level.
+    """
+    database = db.obj
+    if isinstance(database, SqliteDatabase) and database.transaction_depth() == 0:
+        ctx = database.atomic(lock_type="IMMEDIATE")
+    else:
+        ctx = database.atomic()
+    with ctx:
+        query = Event.select().where(Event.id == event_id)
+        if not isinstance(database, SqliteDatabase):
+            query = query.for_update()
+        yield query.get_or_none()
+
+
+def mask_phone(phone):
+    """138****1234: what a page may show of a phone number."""
+    phone = str(phone or "")
+    if len(phone) >= 7:
+        return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    return "*" * len(phone)
+
+
+def clean_phone(phone):
+    return re.sub(r"[\s]", "", str(phone or ""))[:20]
+
+
+def place_counts(event_ids):
+    """{event_id: {"taken": n, "waiting": m}} in one query."""
+    out = {eid: {"taken": 0, "waiting": 0} for eid in event_ids}
+    if not event_ids:
+        return out
+    rows = (Signup.select(Signup.event, Signup.status, fn.COUNT(Signup.id))
+            .where(Signup.event.in_(list(event_ids)),
+                   Signup.status.in_(HOLDS_PLACE + (SignupStatus.WAITLISTED,)))
+            .group_by(Signup.event, Signup.status).tuples())
+    for event_id, status, count in rows:
+        key = "waiting" if status == SignupStatus.WAITLISTED else "taken"
+        out[event_id][key] += count
+    return out
+
+
+def places_left(event, taken):
+    """None when the event has no limit (capacity 0)."""
+    if not event.capacity:
+        return None
+    return max(event.capacity - taken, 0)
+
+
+def closed_reason(event, at=None):
+    """Why nobody can sign up for ``event`` now, or None when sign-up is open."""
+    at = at or now()
+    if event.status == EventStatus.CANCELLED:
+        return "该活动已取消，不能报名。"
+    if event.ends_at <= at:
+        return "该活动已结束，不能报名。"
+    if event.starts_at <= at:
+        return "该活动已开始，报名已截止。"
+    return None
+
+
+def _taken(event_id):
+    return Signup.select().where(Signup.event == event_id, Signup.status.in_(HOLDS_PLACE)).count()
+
+
+def _validate_person(name, phone):
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ServiceError("请填写姓名", field="name")
+    if len(name) > NAME_MAX:
+        raise ServiceError(f"姓名不能超过 {NAME_MAX} 个字", field="name")
+    phone = clean_phone(phone)
+    if not phone:
+        raise ServiceError("请填写手机号", field="phone")
+    if not PHONE_RE.match(phone):
+        raise ServiceError("请输入有效的手机号（11 位）或座机号（区号-号码）", field="phone")
+    return name, phone
+
+
+def register(event_id, name, phone, *, user=None, staff=False):
+    """Sign ``name``/``phone`` up: 已报名 while places are left, otherwise 候补.
+
+    ``staff`` (a clerk in the admin) may also enter sign-ups for unpublished events.
+    Returns the new Signup.
+    """
+    name, phone = _validate_person(name, phone)
+    try:
+        with locked_event(event_id) as event:
+            if event is None or not (event.published or staff):
+                raise NotFound("活动不存在或尚未发布")
+            reason = closed_reason(event)
+            if reason:
+                raise Conflict(reason)
+            existing = Signup.get_or_none(Signup.event == event.id, Signup.phone == phone,
+                                          Signup.status.in_(SignupStatus.LIVE))
+            if existing is not None:
+                raise Conflict(f"该手机号已报名本活动（{SignupStatus.label(existing.status)}），请勿重复报名。"
+                               "如需查看签到码，请联系活动组织方。", field="phone")
+            left = places_left(event, _taken(event.id))
+            status = SignupStatus.REGISTERED if left is None or left > 0 else SignupStatus.WAITLISTED
+            volunteer = Volunteer.get_or_none(Volunteer.phone == phone)
+            signup = Signup.create(event=event.id, name=name, phone=phone, status=status,
+                                   volunteer=volunteer.id if volunteer else None)
+            audit.record("signup", signup, changes={"event": event.id, "status": status,
+                                                    "phone": mask_phone(phone)}, user=user)
+    except IntegrityError:
+        # the partial unique index caught a concurrent duplicate (or a code collision)
+        raise Conflict("该手机号已报名本活动，请勿重复报名。", field="phone")
+    return signup
+
+
+def _move(signup, to_status, *, user=None, changes=None):
+    """Apply one allowed transition with a conditional UPDATE (caller holds the lock)."""
+    if (signup.status, to_status) not in SIGNUP_MOVES:
+        raise Conflict(f"报名当前为“{SignupStatus.label(signup.status)}”，不能改为“{SignupStatus.label(to_status)}”")
+    values = {"status": to_status, "updated_at": now()}
+    if to_status == SignupStatus.CHECKED_IN:
+        values["checked_in_at"] = now()
+    updated = (Signup.update(**values)
+               .where(Signup.id == signup.id, Signup.status == signup.status).execute())
+    if not updated:
+        raise Conflict("该报名刚被他人处理，请刷新后重试")
+    audit.record(SIGNUP_MOVES[(signup.status, to_status)], signup,
+                 changes={"status": [signup.status, to_status], **(changes or {})}, user=user)
+    signup.status = to_status
+    return signup
+
+
+def _promote_one(event):
+    """Move the earliest 候补 to 已报名 if a place is free; returns it or None."""
+    left = places_left(event, _taken(event.id))
+    if left is not None and left <= 0:
+        return None
+    first = (Signup.select().where(Signup.event == event.id, Signup.status == SignupStatus.WAITLISTED)
+             .order_by(Signup.created_at, Signup.id).first())
+    if first is None:
+        return None
+    return _move(first, SignupStatus.REGISTERED, changes={"promoted": True})
+
+
+def cancel(signup_id, *, user=None):
+    """Cancel a live sign-up; a freed place goes to exactly one waiting person.
+
+    Returns (cancelled Signup, promoted Signup or None).
+    """
+    signup = Signup.get_or_none(Signup.id == signup_id)
+    if signup is None:
+        raise NotFound("报名记录不存在")
+    with locked_event(signup.event_id) as event:
+        signup = Signup.get_by_id(signup.id)  # re-read under the lock
+        held_place = signup.status in HOLDS_PLACE
+        _move(signup, SignupStatus.CANCELLED, user=user)
+        promoted = _promote_one(event) if held_place else None
+    return signup, promoted
+
+
+def find_own_signup(event_id, phone, code):
+    """The live sign-up matching phone and check-in code, or 404 (no hint which was wrong)."""
+    phone = clean_phone(phone)
+    code = str(code or "").strip().upper()
+    if not phone or not code:
+        raise ServiceError("请填写报名时的手机号和签到码")
+    if not PHONE_RE.match(phone) or not CODE_RE.match(code):
+        raise NotFound("未找到对应的报名记录，请核对手机号和签到码")
+    signup = Signup.get_or_none(Signup.event == event_id, Signup.phone == phone, Signup.code == code,
+                                Signup.status.in_((SignupStatus.REGISTERED, SignupStatus.WAITLISTED)))
+    if signup is None:
+        raise NotFound("未找到可取消的报名记录，请核对手机号和签到码")
+    return signup
+
+
+def cancel_own(event_id, phone, code):
+    """A resident cancels with phone + check-in code."""
+    signup = find_own_signup(event_id, phone, code)
+    return cancel(signup.id)
+
+
+def waiting_position(signup):
+    """1-based place in the waiting list, or None when not waiting."""
+    if signup.status != SignupStatus.WAITLISTED:
+        return None
+    ahead = Signup.select().where(
+        Signup.event == signup.event_id, Signup.status == SignupStatus.WAITLISTED,
+        (Signup.created_at < signup.created_at)
+        | ((Signup.created_at == signup.created_at) & (Signup.id < signup.id))).count()
+    return ahead + 1
