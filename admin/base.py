@@ -24,6 +24,7 @@ from flask_admin.actions import action
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee import filters as pw_filters
+from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 from flask_admin.form import BaseForm
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -38,6 +39,8 @@ from models import db
 from models.fields import PHONE_RE, BoundedIntegerField, PhoneField
 from services import audit
 
+from . import wording
+
 DISPLAY_ATTRS = ("name", "title", "username", "number")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,6 +51,44 @@ def display_field(model):
         if attr in model._meta.fields:
             return model._meta.fields[attr]
     return model._meta.primary_key
+
+
+def has_display_name(model):
+    return any(attr in model._meta.fields for attr in DISPLAY_ATTRS)
+
+
+def search_fields_of(model):
+    """Text columns a person would type to find a record (never hashes or codes)."""
+    if has_display_name(model):
+        return [display_field(model)]
+    return [f for f in model._meta.sorted_fields
+            if isinstance(f, (CharField, TextField)) and not f.choices][:1]
+
+
+def record_label(record):
+    """What a related record is called on screen: its name, never its id."""
+    if record is None:
+        return ""
+    if has_display_name(type(record)):
+        return str(getattr(record, display_field(type(record)).name) or "")
+    return str(record)
+
+
+class SafeAjaxLoader(QueryAjaxModelLoader):
+    """The search-as-you-type picker: an unknown or malformed id is "nothing chosen" (the
+    stock loader raises DoesNotExist → 500), and the search term is bounded."""
+
+    def get_one(self, pk):
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
+        if not 0 < pk < 2**63:
+            return None
+        return self.model.get_or_none(self.model._meta.primary_key == pk)
+
+    def get_list(self, term, offset=0, limit=20):
+        return super().get_list((term or "")[:100], max(int(offset or 0), 0), min(int(limit or 20), 50))
 
 
 def neutralise(value):
@@ -159,12 +200,19 @@ class SecureModelView(ModelView):
         if self.form_ajax_refs is None:
             # large related tables get a search-as-you-type picker instead of a huge <select>
             self.form_ajax_refs = {
-                f.name: {"fields": [display_field(f.rel_model).name], "page_size": 20}
+                f.name: {"fields": search_fields_of(f.rel_model), "page_size": 20}
                 for f in model._meta.sorted_fields
                 if isinstance(f, ForeignKeyField) and f.rel_model._meta.table_name not in SMALL_RELATED
                 and f.rel_model is not model
             }
         super().__init__(model, **kwargs)
+
+    def render(self, template, **kwargs):
+        self._template_args.update(wording.template_args())
+        return super().render(template, **kwargs)
+
+    def _create_ajax_loader(self, name, options):
+        return SafeAjaxLoader(name, getattr(self.model, name).rel_model, **options)
 
     # -- access ---------------------------------------------------------------
 
@@ -267,7 +315,8 @@ class SecureModelView(ModelView):
         if self.column_filters is None:
             self.column_filters = [
                 f.name for f in self.model._meta.sorted_fields
-                if f.choices or isinstance(f, (ForeignKeyField, BooleanField, DateField, DateTimeField))
+                if f.choices or isinstance(f, (BooleanField, DateField, DateTimeField))
+                or isinstance(f, ForeignKeyField) and has_display_name(f.rel_model)
             ]
         return super().get_filters()
 
@@ -282,8 +331,7 @@ class SecureModelView(ModelView):
             value = self._path_value(model, name)
             return dict(field.choices).get(value, value or "")
         if isinstance(field, ForeignKeyField) and name not in (column_formatters or {}):
-            rel = self._path_value(model, name)
-            return "" if rel is None else str(getattr(rel, display_field(field.rel_model).name) or "")
+            return record_label(self._path_value(model, name))
         return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
 
     @staticmethod
@@ -321,21 +369,35 @@ class SecureModelView(ModelView):
         return self._sortable_columns
 
     def scaffold_filters(self, name):
-        field = getattr(self.model, name, None) if isinstance(name, str) else name
+        """Filters for a column or a foreign-key path such as ``claim.project``."""
+        path = name if isinstance(name, str) else name.name
+        field = self._field_for_path(path)
         if field is None:
-            raise Exception(f"Failed to find field for filter: {name}")
-        label = self.get_column_name(field.name)
+            raise ValueError(f"{type(self).__name__}: no field for filter {name!r}")
+        label = self.get_column_name(path)
+        parent_path = path.rpartition(".")[0]
+        out = self._filters_for(field, label, path)
+        for flt in out or ():
+            flt.join_path = getattr(flt, "join_path", parent_path)
+        return out
+
+    def _filters_for(self, field, label, path):
+        parent_path = path.rpartition(".")[0]
+        # the column itself, or the same column on the joined alias of a path
+        column = getattr(self._alias_for(parent_path), field.name) if parent_path else field
         if field.choices:
-            return [ChoiceEqualFilter(field, label, options=field.choices),
-                    pw_filters.FilterNotEqual(field, label, options=field.choices)]
+            return [ChoiceEqualFilter(column, label, options=field.choices),
+                    pw_filters.FilterNotEqual(column, label, options=field.choices)]
         if isinstance(field, ForeignKeyField):
             rel = field.rel_model
-            alias = self._alias_for(field.name)
-            name_col = getattr(alias, display_field(rel).name)
+            if not has_display_name(rel):
+                raise ValueError(f"{type(self).__name__}: {rel.__name__} has no name column; "
+                                 f"filter on a path through it, e.g. {path}.<foreign key>")
+            name_col = getattr(self._alias_for(path), display_field(rel).name)
             out = [RelatedLikeFilter(name_col, label)]
-            out[0].join_path = field.name
+            out[0].join_path = path
             if rel._meta.table_name in SMALL_RELATED:
-                out.insert(0, RelatedEqualFilter(field, label, rel))
+                out.insert(0, RelatedEqualFilter(column, label, rel))
             return out
         for klass, converter in (
             (BooleanField, self.filter_converter.conv_bool),
@@ -346,7 +408,7 @@ class SecureModelView(ModelView):
             ((CharField, TextField, PhoneField), self.filter_converter.conv_string),
         ):
             if isinstance(field, klass):
-                return converter(field, label)
+                return converter(column, label)
         return None
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
@@ -366,10 +428,10 @@ class SecureModelView(ModelView):
                 flt = self._filters[flt_idx]
             except (IndexError, TypeError):
                 continue
-            path = getattr(flt, "join_path", None)
-            if path and path not in joined:
-                query = self._join_paths(query, [path])
-                joined.add(path)
+            for path in self._fk_paths([getattr(flt, "join_path", None)]):
+                if path not in joined:
+                    query = self._join_paths(query, [path])
+                    joined.add(path)
             try:
                 query = flt.apply(query, flt.clean(value))
             except (ValueError, TypeError):

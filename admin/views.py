@@ -41,7 +41,7 @@ class ClaimView(SecureModelView):
 class ProgressReportView(SecureModelView):
     column_list = ("claim.project", "claim.unit", "percent", "reported_on", "created_at")
     column_searchable_list = ("text",)
-    column_filters = ("claim", "reported_on")
+    column_filters = ("claim.project", "claim.unit", "reported_on")
     form_excluded_columns = ("created_at", "updated_at")
 
 

@@ -80,3 +80,49 @@ def make_signup(**kw):
     kw.setdefault("name", f"居民{n}")
     kw.setdefault("phone", f"138{n:08d}")
     return Signup.create(**kw)
+
+
+def make_progress_report(**kw):
+    from models import ProgressReport
+
+    kw.setdefault("claim", make_claim())
+    kw.setdefault("text", "本周完成入户走访 12 户")
+    kw.setdefault("percent", 30)
+    return ProgressReport.create(**kw)
+
+
+def make_points_entry(**kw):
+    from models import EntryKind, PointsEntry
+
+    kw.setdefault("volunteer", make_volunteer())
+    kw.setdefault("kind", EntryKind.EARNED)
+    kw.setdefault("points", 5)
+    kw.setdefault("hours", 2)
+    kw.setdefault("description", "参加邻里节志愿服务")
+    entry = PointsEntry(**kw)
+    entry.save(force_insert=True)
+    return entry
+
+
+def make_work_order(**kw):
+    from models import Channel, OrderCategory, WorkOrder
+
+    n = _n()
+    kw.setdefault("number", f"GD{n:08d}")
+    kw.setdefault("channel", Channel.RESIDENT_GROUP)
+    kw.setdefault("requester_name", f"居民{n}")
+    kw.setdefault("category", OrderCategory.PROPERTY)
+    kw.setdefault("description", "楼道灯不亮，请尽快维修")
+    return WorkOrder.create(**kw)
+
+
+def make_api_token(**kw):
+    import hashlib
+    import secrets
+
+    from models import ApiToken
+
+    raw = secrets.token_hex(20)
+    kw.setdefault("user", make_user(role=Role.ADMIN))
+    kw.setdefault("name", "数据对接")
+    return ApiToken.create(digest=hashlib.sha256(raw.encode()).hexdigest(), prefix=raw[:8], **kw)

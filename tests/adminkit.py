@@ -1,0 +1,112 @@
+"""Helpers shared by the admin tests: a populated alliance, what a page shows, SQL counting."""
+import contextlib
+import re
+from html import unescape
+
+from admin.views import REGISTRY
+from models import Role, db
+from services import audit
+
+from . import factories as f
+
+# Flask-Admin's English UI words; none may reach the visible page.
+ENGLISH_UI = ("List", "Create", "Save", "Delete", "Filter", "Search", "Edit", "Export", "Cancel",
+              "Actions", "items", "item", "Home", "Add", "Apply", "Details", "Record", "Failed",
+              "selected", "Are you sure", "Select", "Please", "equals", "contains", "Yes", "No")
+_TAGS = re.compile(r"<[^>]+>")
+_HIDDEN = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
+_SHOWN_ATTRS = re.compile(r'\b(?:title|placeholder|data-placeholder|alt)="([^"]*)"'
+                          r'|<(?:input|button)\b[^>]*\btype="(?:submit|button|reset)"[^>]*\bvalue="([^"]*)"',
+                          re.I)
+
+
+def visible_text(html):
+    """The text a reader sees: tag contents plus titles, placeholders and button labels."""
+    body = _HIDDEN.sub(" ", html)
+    shown = [a or b for a, b in _SHOWN_ATTRS.findall(body)]
+    return unescape(" ".join([_TAGS.sub(" ", body)] + shown))
+
+
+def english_ui_words(html):
+    text = visible_text(html)
+    return sorted({w for w in ENGLISH_UI if re.search(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])", text)})
+
+
+def details_rows(html):
+    """{label: shown value} of a details page's table."""
+    cells = [" ".join(_TAGS.sub(" ", unescape(c)).split())
+             for c in re.findall(r"<td>(.*?)</td>", _HIDDEN.sub(" ", html), re.S)]
+    return dict(zip(cells[0::2], cells[1::2]))
+
+
+def role_for(view_class):
+    """Admins manage accounts, tokens and the audit log; clerks everything else."""
+    return Role.ADMIN if view_class.permission == "accounts.manage" else Role.CLERK
+
+
+def view_for(model):
+    return next(v for m, v, _ in REGISTRY if m is model)
+
+
+def populate(copies=2):
+    """``copies`` linked records of every entity; returns {table_name: [records]}."""
+    out = {}
+
+    def keep(record):
+        out.setdefault(record._meta.table_name, []).append(record)
+        return record
+
+    for i in range(copies):
+        grid = keep(f.make_grid(party_leader="李书记", worker="王网格员", worker_phone=f"1390000000{i}"))
+        unit = keep(f.make_unit(grid=grid, contact="张主任", phone=f"1370000000{i}"))
+        project = keep(f.make_project(grid=grid))
+        claim = keep(f.make_claim(project=project, unit=unit))
+        keep(f.make_progress_report(claim=claim))
+        event = keep(f.make_event(organiser=unit))
+        team = keep(f.make_team(leader="赵队长"))
+        volunteer = keep(f.make_volunteer(team=team, grid=grid))
+        signup = keep(f.make_signup(event=event, volunteer=volunteer))
+        keep(f.make_points_entry(volunteer=volunteer, event=event, signup=signup, organiser=unit))
+        keep(f.make_work_order(grid=grid, assignee_unit=unit, assignee_volunteer=volunteer))
+        user = keep(f.make_user(role=Role.UNIT, unit=unit, display_name="单位联络员"))
+        keep(f.make_api_token(user=user))
+        keep(audit.record("create", unit, changes={"name": unit.name}, user=user))
+    return out
+
+
+def related_name(record, path):
+    """What the admin should show for the foreign-key path ``path`` of ``record``."""
+    value = record
+    for part in path.split("."):
+        value = getattr(value, part) if value is not None else None
+    if value is None:
+        return None
+    for attr in ("name", "title", "username", "number"):
+        if attr in value._meta.fields:
+            return str(getattr(value, attr))
+    return str(value)
+
+
+class QueryCounter:
+    """Counts the SQL statements the bound peewee database runs."""
+
+    def __init__(self):
+        self.statements = []
+
+    @contextlib.contextmanager
+    def counting(self):
+        database = db.obj
+        original = database.execute_sql
+
+        def execute_sql(sql, params=None, *args, **kwargs):
+            self.statements.append(sql)
+            return original(sql, params, *args, **kwargs)
+
+        database.execute_sql = execute_sql
+        try:
+            yield self
+        finally:
+            del database.execute_sql
+
+    def __len__(self):
+        return len(self.statements)
