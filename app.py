@@ -30,12 +30,14 @@ def create_app(config=None):
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
 
     import admin
+    import api
     import auth
     import public
 
     auth.init_app(app)
     admin.init_app(app)
     public.init_app(app)
+    api.init_app(app)
     app.add_url_rule("/healthz", "healthz", healthz)
     register_cli(app)
     return app

@@ -18,6 +18,7 @@ class Grid(TimestampedModel):
     class Meta:
         verbose_name = "网格"
         public_fields = ("id", "number", "name", "party_leader", "worker")
+        api = dict(path="grids", sorts=("number", "name", "id"), default_sort="number")
 
 
 class UnitKind(Choices):
@@ -47,3 +48,5 @@ class MemberUnit(TimestampedModel):
     class Meta:
         verbose_name = "成员单位"
         public_fields = ("id", "name", "kind", "address", "grid", "joined_on", "intro")
+        api = dict(path="units", visible={"status": UnitStatus.ACTIVE}, filters=("kind", "grid"),
+                   sorts=("name", "joined_on", "id"), default_sort="name")

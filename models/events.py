@@ -45,6 +45,10 @@ class Event(TimestampedModel):
         constraints = [SQL("CHECK (ends_at > starts_at)")]
         public_fields = ("id", "title", "category", "starts_at", "ends_at", "location", "organiser",
                          "capacity", "description", "status", "points")
+        api = dict(path="events", visible={"published": True},
+                   filters=("category", "status", "organiser",
+                            ("date_from", "starts_at", ">="), ("date_to", "starts_at", "<=")),
+                   sorts=("starts_at", "title", "id"), default_sort="starts_at")
 
     CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "location", "description", "status")
 

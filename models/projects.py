@@ -48,6 +48,11 @@ class Project(TimestampedModel):
         constraints = [SQL("CHECK (live_claims <= slots)")]
         public_fields = ("id", "title", "line", "category", "description", "grid", "needs",
                          "slots", "live_claims", "deadline", "status", "progress")
+        api = dict(path="projects",
+                   visible={"published": True, "status": tuple(ProjectStatus.codes()[1:])},  # not drafts
+                   filters=("line", "category", "grid", "status"),
+                   sorts=("created_at", "deadline", "title", "progress", "id"), default_sort="-created_at",
+                   computed={"slots_left": ("integer", "剩余名额")})
 
     @property
     def slots_left(self):
@@ -76,6 +81,11 @@ class Claim(TimestampedModel):
 
     class Meta:
         verbose_name = "认领"
+        # shown only to the unit that made the claim
+        public_fields = ("id", "project", "status", "plan", "note", "created_at", "reviewed_at")
+        api = dict(path="claims", scope="own", owner="unit", permission="claims.own",
+                   filters=("status", "project"),
+                   sorts=("created_at", "id"), default_sort="-created_at")
 
     def __str__(self):
         return f"{self.unit.name} 认领 {self.project.title}"
@@ -93,6 +103,7 @@ class ProgressReport(TimestampedModel):
 
     class Meta:
         verbose_name = "项目进展"
+        public_fields = ("id", "claim", "text", "percent", "reported_on", "created_at")
 
     def __str__(self):
         return f"进展 #{self.id}（{self.percent}%）"

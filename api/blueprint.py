@@ -1,0 +1,127 @@
+"""The /api/v1 URL map: one table of operations, from which both the routes and the
+OpenAPI document (api/openapi.py) are built.
+
+List and detail operations come from every model's ``Meta.api`` declaration; the few
+hand-written ones (claim writes, figures, the caller, the spec) are listed below.
+"""
+from dataclasses import dataclass, field
+
+from flask import Blueprint, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+from models.exposure import exposures
+from services.errors import ServiceError
+
+from . import auth, claims, resources, stats
+from .errors import handle_http_exception, handle_service_error
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.register_error_handler(HTTPException, handle_http_exception)
+bp.register_error_handler(ServiceError, handle_service_error)
+
+
+@dataclass
+class Operation:
+    rule: str            # Flask rule under /api/v1
+    method: str
+    operation_id: str
+    summary: str         # Chinese, shown in the docs
+    view: object
+    tag: str
+    exposure: object = None   # for generated list/detail operations
+    kind: str = None          # "list" | "detail" for generated ones
+    request_body: dict = None
+    response: object = None   # schema name or inline schema; None: the exposure's
+    status: int = 200
+    errors: tuple = (400,)
+    secured: bool = False
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def endpoint(self):
+        return self.operation_id
+
+    @property
+    def path(self):
+        """OpenAPI path under the server URL: <int:pk> → {id}."""
+        return self.rule.replace("<int:pk>", "{id}")
+
+
+def _camel(model):
+    return model.__name__
+
+
+def generated_operations():
+    ops = []
+    for e in exposures():
+        secured = bool(e.permission)
+        errors = (400, 401, 403) if secured else (400,)
+        name = _camel(e.model)
+        ops.append(Operation(
+            f"/{e.path}", "GET", f"list{name}s", f"{e.name}列表", resources.list_view(e), e.name,
+            exposure=e, kind="list", errors=errors, secured=secured,
+            description=("只返回当前账号所属单位的记录。" if e.scope == "own" else "只返回已公开的记录。")))
+        ops.append(Operation(
+            f"/{e.path}/<int:pk>", "GET", f"get{name}", f"{e.name}详情", resources.detail_view(e), e.name,
+            exposure=e, kind="detail", errors=(401, 403, 404) if secured else (404,), secured=secured))
+    return ops
+
+
+def me():
+    """The caller's account and, for a session, the CSRF token writes need."""
+    from flask_wtf.csrf import generate_csrf
+
+    user = auth.caller()
+    if user is None:
+        return {"authenticated": False, "username": None, "role": None, "unit": None, "csrf_token": None}
+    unit = user.unit
+    return {
+        "authenticated": True,
+        "username": user.username,
+        "role": user.role,
+        "unit": {"id": unit.id, "name": unit.name} if unit else None,
+        "csrf_token": generate_csrf() if g.get("api_auth") == "session" else None,
+    }
+
+
+def figures():
+    return stats.alliance_figures()
+
+
+def openapi_json():
+    from .openapi import build_spec
+
+    return jsonify(build_spec(OPERATIONS))
+
+
+def docs():
+    from .openapi import render_docs
+
+    return render_docs(OPERATIONS)
+
+
+CLAIM_TAG = "认领"
+OPERATIONS = generated_operations() + [
+    Operation("/claims", "POST", "createClaim", "认领治理项目", claims.create_claim, CLAIM_TAG,
+              request_body=claims.CLAIM_BODY, response="Claim", status=201,
+              errors=(400, 401, 403, 404, 409, 413, 429), secured=True,
+              description="占用一个认领名额；名额已满时返回 409（名额已满）。规则与公开网页完全相同。"),
+    Operation("/claims/<int:pk>/withdraw", "POST", "withdrawClaim", "撤回认领", claims.withdraw_claim, CLAIM_TAG,
+              response="Claim", errors=(400, 401, 403, 404, 409, 429), secured=True,
+              description="撤回本单位的认领并释放名额。"),
+    Operation("/claims/<int:pk>/progress", "POST", "reportProgress", "汇报项目进展", claims.report_progress,
+              CLAIM_TAG, request_body=claims.PROGRESS_BODY, response="ProgressReport", status=201,
+              errors=(400, 401, 403, 404, 409, 413, 429), secured=True,
+              description="只有已确认的认领可以汇报进展。"),
+    Operation("/stats", "GET", "getStats", "联盟数据概览", figures, "联盟",
+              response=stats.STATS_SCHEMA, errors=()),
+    Operation("/me", "GET", "getMe", "当前调用者", me, "账号", response="Me", errors=(401, 429),
+              description="未认证时 authenticated 为 false；使用登录会话时返回写接口所需的 CSRF 令牌。"),
+    Operation("/openapi.json", "GET", "getOpenApi", "OpenAPI 文档", openapi_json, "文档",
+              response={"type": "object", "description": "本文档（OpenAPI 3.0）"}, errors=()),
+]
+
+for _op in OPERATIONS:
+    bp.add_url_rule(_op.rule, _op.endpoint, _op.view, methods=[_op.method])
+bp.add_url_rule("/docs", "docs", docs)
