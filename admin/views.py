@@ -7,7 +7,10 @@ from models import (ApiToken, AuditLog, Claim, Event, Grid, MemberUnit, PointsEn
                     ProgressReport, Project, Role, Signup, User, Volunteer, VolunteerTeam,
                     WorkOrder)
 
+from models.exposure import admin_filters
+
 from .base import SecureModelView
+from .tokens import ApiTokenIssueMixin
 
 
 class GridView(SecureModelView):
@@ -19,7 +22,7 @@ class GridView(SecureModelView):
 class MemberUnitView(SecureModelView):
     column_list = ("name", "kind", "contact", "phone", "grid", "joined_on", "status")
     column_searchable_list = ("name", "contact", "address")
-    column_filters = ("kind", "status", "grid", "joined_on")
+    column_filters = admin_filters(MemberUnit, "status", "joined_on")
     column_default_sort = "name"
 
 
@@ -27,7 +30,7 @@ class ProjectView(SecureModelView):
     column_list = ("title", "line", "category", "grid", "slots", "live_claims", "deadline",
                    "published", "status", "progress")
     column_searchable_list = ("title", "category")
-    column_filters = ("line", "category", "grid", "status", "published", "deadline")
+    column_filters = admin_filters(Project, "published", "deadline")
     form_excluded_columns = ("live_claims", "created_at", "updated_at")
 
 
@@ -49,7 +52,7 @@ class EventView(SecureModelView):
     column_list = ("title", "category", "starts_at", "ends_at", "location", "organiser",
                    "capacity", "published", "status", "points")
     column_searchable_list = ("title", "location")
-    column_filters = ("category", "status", "published", "organiser", "starts_at")
+    column_filters = admin_filters(Event, "published")
     column_default_sort = ("starts_at", True)
     form_excluded_columns = ("sequence", "created_at", "updated_at")
 
@@ -129,10 +132,10 @@ class UserView(SecureModelView):
         return super().delete_model(model)
 
 
-class ApiTokenView(SecureModelView):
+class ApiTokenView(ApiTokenIssueMixin, SecureModelView):
+    """Issue (plaintext shown once) and revoke; see admin/tokens.py."""
+
     permission = "accounts.manage"
-    can_create = False
-    can_edit = False
     column_list = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     column_filters = ("user", "revoked_at")
 

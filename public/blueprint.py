@@ -19,3 +19,14 @@ bp.add_url_rule("/events/<int:event_id>.ics", "event_ics", events.event_ics)
 bp.add_url_rule("/events/<int:event_id>/signup", "event_signup", events.event_signup, methods=["POST"])
 bp.add_url_rule("/events/<int:event_id>/signups/<int:signup_id>", "signup_done", events.signup_done)
 bp.add_url_rule("/events/<int:event_id>/cancel", "signup_cancel", events.signup_cancel, methods=["POST"])
+
+# --- open projects, claiming, 我的认领 (public/projects.py)
+from . import projects  # noqa: E402
+
+bp.add_url_rule("/projects", "projects", projects.project_list)
+bp.add_url_rule("/projects/<int:project_id>", "project_detail", projects.project_detail)
+bp.add_url_rule("/projects/<int:project_id>/claim", "claim_project", projects.claim_project, methods=["POST"])
+bp.add_url_rule("/my/claims", "my_claims", projects.my_claims)
+bp.add_url_rule("/my/claims/<int:claim_id>", "my_claim", projects.my_claim)
+bp.add_url_rule("/my/claims/<int:claim_id>/withdraw", "withdraw_claim", projects.withdraw_claim, methods=["POST"])
+bp.add_url_rule("/my/claims/<int:claim_id>/progress", "report_progress", projects.report_progress, methods=["POST"])
