@@ -4,16 +4,28 @@ A live claim (待审核 or 已确认) holds one slot. ``Project.live_claims`` is
 same transaction as the claim by a conditional UPDATE (``… WHERE live_claims < slots``),
 and a CHECK constraint backs it, so concurrent claims can never overbook a project on
 SQLite or PostgreSQL. A partial unique index keeps one live claim per unit per project.
-"""
-from peewee import IntegrityError
 
-from models import Claim, ClaimStatus, ProgressReport, Project, ProjectStatus, db, now
+Admin, public pages and the API all call these functions; none of them writes a
+claim's status or a project's ``live_claims`` any other way.
+"""
+from peewee import IntegrityError, SqliteDatabase
+
+from models import (Claim, ClaimStatus, MemberUnit, ProgressReport, Project, ProjectStatus,
+                    UnitStatus, db, now)
 
 from . import audit
 from .errors import Conflict, Forbidden, NotFound, ServiceError
 
 CLAIMABLE = (ProjectStatus.OPEN,)
+# what the public may see of a project: published and past the draft stage
+PUBLIC_STATUSES = (ProjectStatus.OPEN, ProjectStatus.CLAIMED, ProjectStatus.IN_PROGRESS,
+                   ProjectStatus.DONE, ProjectStatus.CLOSED)
+MAX_ID = 2**31  # integer primary keys
 PLAN_MAX = 2000
+NOTE_MAX = 2000
+REPORT_MAX = 5000
+FULL = "名额已满"
+DUPLICATE = "贵单位已认领该项目，请勿重复认领"
 
 # claim state machine: (from, to) pairs allowed, and who may make the move
 CLAIM_MOVES = {
@@ -24,8 +36,48 @@ CLAIM_MOVES = {
 }
 
 
-def _sync_project_status(project_id):
+def write_transaction():
+    """One transaction that takes the write lock up front.
+
+    SQLite in WAL mode fails a deferred transaction that read first and writes later
+    once another connection has committed in between (SQLITE_BUSY_SNAPSHOT, which the
+    busy timeout does not retry); ``BEGIN IMMEDIATE`` queues writers instead.
+    PostgreSQL serialises on the project row lock taken by the conditional UPDATE.
+    """
+    if isinstance(db.obj, SqliteDatabase):
+        return db.atomic("IMMEDIATE")
+    return db.atomic()
+
+
+def public_projects():
+    """Projects anyone may see: published and no longer a draft."""
+    return Project.select().where(Project.published == True,  # noqa: E712
+                                  Project.status.in_(PUBLIC_STATUSES))
+
+
+def get_public_project(project_id):
+    try:
+        project_id = int(project_id)
+    except (TypeError, ValueError):
+        raise NotFound("项目不存在或尚未发布")
+    if not 0 < project_id < MAX_ID:
+        raise NotFound("项目不存在或尚未发布")
+    project = public_projects().where(Project.id == project_id).first()
+    if project is None:
+        raise NotFound("项目不存在或尚未发布")
+    return project
+
+
+def status_for_slots(status, live_claims, slots):
     """待认领 ⇄ 已认领 follows the slots; later states are the clerks' to set."""
+    if status == ProjectStatus.OPEN and live_claims >= slots:
+        return ProjectStatus.CLAIMED
+    if status == ProjectStatus.CLAIMED and live_claims < slots:
+        return ProjectStatus.OPEN
+    return status
+
+
+def _sync_project_status(project_id):
     Project.update(status=ProjectStatus.CLAIMED, updated_at=now()).where(
         Project.id == project_id, Project.status == ProjectStatus.OPEN,
         Project.live_claims >= Project.slots).execute()
@@ -34,39 +86,75 @@ def _sync_project_status(project_id):
         Project.live_claims < Project.slots).execute()
 
 
+def claim_refusal(project, unit):
+    """Why ``unit`` cannot claim ``project`` right now (a Chinese sentence), or None.
+
+    Used to decide whether to show the claim form; ``claim_project`` re-checks
+    everything under the write lock.
+    """
+    if unit is None:
+        return "只有成员单位账号可以认领项目"
+    if unit.status != UnitStatus.ACTIVE:
+        return f"贵单位当前状态为“{UnitStatus.label(unit.status)}”，不能认领项目"
+    if project.status == ProjectStatus.CLAIMED or (
+            project.status in CLAIMABLE and project.live_claims >= project.slots):
+        return FULL
+    if project.status not in CLAIMABLE:
+        return f"该项目当前状态为“{ProjectStatus.label(project.status)}”，不能认领"
+    if project.deadline and project.deadline < now().date():
+        return "该项目已过认领截止日期"
+    return None
+
+
+def live_claim_of(project, unit):
+    if unit is None:
+        return None
+    return (Claim.select().where(Claim.project == project.id, Claim.unit == unit.id,
+                                 Claim.status.in_(ClaimStatus.LIVE)).first())
+
+
 def claim_project(project_id, unit, plan, *, user=None):
-    """Reserve a slot for ``unit`` on the project; returns the pending Claim."""
+    """Reserve a slot for ``unit`` on the project; returns the pending Claim.
+
+    Raises NotFound (missing or unpublished), Forbidden (not an active unit),
+    Conflict (full: "名额已满", closed, past the deadline, or a duplicate) or
+    ServiceError (the plan is missing or too long). Nothing is written on error.
+    """
+    if unit is None:
+        raise Forbidden("只有成员单位账号可以认领项目")
+    project = get_public_project(project_id)
     plan = (plan or "").strip()
     if not plan:
         raise ServiceError("请填写认领说明", field="plan")
     if len(plan) > PLAN_MAX:
         raise ServiceError(f"认领说明不能超过 {PLAN_MAX} 字", field="plan")
+    unit = MemberUnit.get_or_none(MemberUnit.id == unit.id)
     if unit is None:
         raise Forbidden("只有成员单位账号可以认领项目")
-    project = Project.get_or_none(Project.id == project_id)
-    if project is None or not project.published:
-        raise NotFound("项目不存在或尚未发布")
-    if project.status not in CLAIMABLE and project.status != ProjectStatus.CLAIMED:
-        raise Conflict(f"该项目当前状态为“{ProjectStatus.label(project.status)}”，不能认领")
-    if project.deadline and project.deadline < now().date():
-        raise Conflict("该项目已过认领截止日期")
+    refusal = claim_refusal(project, unit)
+    if refusal and refusal != FULL:
+        status = 403 if unit.status != UnitStatus.ACTIVE else 409
+        raise ServiceError(refusal, status=status)
     try:
-        with db.atomic():
-            if Claim.select().where(Claim.project == project.id, Claim.unit == unit.id,
-                                    Claim.status.in_(ClaimStatus.LIVE)).exists():
-                raise Conflict("贵单位已认领该项目，请勿重复认领")
+        with write_transaction():
+            # The write comes first: on PostgreSQL the row lock it takes orders
+            # concurrent claims on this project, so the duplicate check below sees
+            # every claim committed before ours (READ COMMITTED, new snapshot).
             taken = (Project.update(live_claims=Project.live_claims + 1, updated_at=now())
                      .where(Project.id == project.id, Project.live_claims < Project.slots,
-                            Project.status.in_(CLAIMABLE))
+                            Project.status.in_(CLAIMABLE), Project.published == True)  # noqa: E712
                      .execute())
+            if live_claim_of(project, unit) is not None:
+                raise Conflict(DUPLICATE)
             if not taken:
-                raise Conflict("名额已满")
+                raise Conflict(FULL)
             claim = Claim.create(project=project.id, unit=unit.id, plan=plan)
             _sync_project_status(project.id)
             audit.record("claim", claim, changes={"project": project.id, "unit": unit.id}, user=user)
-    except IntegrityError:
-        # the partial unique index or the CHECK caught a concurrent duplicate
-        raise Conflict("贵单位已认领该项目，或名额已满")
+    except IntegrityError as exc:
+        # the partial unique index or the CHECK caught what slipped past the checks
+        text = str(exc).lower()
+        raise Conflict(DUPLICATE if "unique" in text or "duplicate" in text else FULL)
     return claim
 
 
@@ -74,8 +162,10 @@ def _move(claim, to_status, *, note=None, user=None, reviewer=False):
     if (claim.status, to_status) not in CLAIM_MOVES:
         raise Conflict(f"认领当前为“{ClaimStatus.label(claim.status)}”，不能改为“{ClaimStatus.label(to_status)}”")
     frees_slot = claim.status in ClaimStatus.LIVE and to_status not in ClaimStatus.LIVE
-    with db.atomic():
+    with write_transaction():
         changes = {"status": [claim.status, to_status]}
+        if note is not None:
+            changes["note"] = note
         updated = (Claim.update(status=to_status, note=note if note is not None else Claim.note,
                                 reviewed_by=(user.id if reviewer and user else Claim.reviewed_by),
                                 reviewed_at=(now() if reviewer else Claim.reviewed_at),
@@ -91,9 +181,25 @@ def _move(claim, to_status, *, note=None, user=None, reviewer=False):
     return Claim.get_by_id(claim.id)
 
 
+def _get_claim(claim_id):
+    try:
+        claim_id = int(claim_id)
+    except (TypeError, ValueError):
+        raise NotFound("认领记录不存在")
+    if not 0 < claim_id < MAX_ID:
+        raise NotFound("认领记录不存在")
+    claim = Claim.get_or_none(Claim.id == claim_id)
+    if claim is None:
+        raise NotFound("认领记录不存在")
+    return claim
+
+
 def get_own_claim(claim_id, unit):
     """The unit's own claim, or 404 (never reveals another unit's claim exists)."""
-    claim = Claim.get_or_none(Claim.id == claim_id)
+    try:
+        claim = _get_claim(claim_id)
+    except NotFound:
+        claim = None
     if claim is None or unit is None or claim.unit_id != unit.id:
         raise NotFound("认领记录不存在")
     return claim
@@ -105,31 +211,72 @@ def withdraw_claim(claim_id, unit, *, user=None):
 
 
 def confirm_claim(claim_id, *, user, note=None):
-    claim = Claim.get_or_none(Claim.id == claim_id)
-    if claim is None:
-        raise NotFound("认领记录不存在")
-    return _move(claim, ClaimStatus.CONFIRMED, note=note, user=user, reviewer=True)
+    note = (note or "").strip()[:NOTE_MAX] or None
+    return _move(_get_claim(claim_id), ClaimStatus.CONFIRMED, note=note, user=user, reviewer=True)
 
 
 def reject_claim(claim_id, *, user, reason):
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("驳回时必须填写原因", field="reason")
-    claim = Claim.get_or_none(Claim.id == claim_id)
-    if claim is None:
-        raise NotFound("认领记录不存在")
-    return _move(claim, ClaimStatus.REJECTED, note=reason[:2000], user=user, reviewer=True)
+    if len(reason) > NOTE_MAX:
+        raise ServiceError(f"驳回原因不能超过 {NOTE_MAX} 字", field="reason")
+    return _move(_get_claim(claim_id), ClaimStatus.REJECTED, note=reason, user=user, reviewer=True)
+
+
+def review_claims(claim_ids, decision, *, user, note=None):
+    """Confirm or reject several claims, each in its own transaction.
+
+    Returns (done, failures) where failures is a list of (claim_id, message): one
+    claim already handled by someone else does not undo the others.
+    """
+    if decision not in ("confirm", "reject"):
+        raise ServiceError("未知的审核操作")
+    if decision == "reject" and not (note or "").strip():
+        raise ServiceError("驳回时必须填写原因", field="reason")
+    done, failures = [], []
+    for claim_id in claim_ids:
+        try:
+            if decision == "confirm":
+                done.append(confirm_claim(claim_id, user=user, note=note))
+            else:
+                done.append(reject_claim(claim_id, user=user, reason=note))
+        except ServiceError as exc:
+            failures.append((claim_id, exc.message))
+    return done, failures
+
+
+def annotate_claim(claim_id, note, *, user=None):
+    """Change only a claim's note (审核意见); status, project and unit stay as they are."""
+    claim = _get_claim(claim_id)
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ServiceError(f"审核意见不能超过 {NOTE_MAX} 字", field="note")
+    with db.atomic():
+        Claim.update(note=note or None, updated_at=now()).where(Claim.id == claim.id).execute()
+        audit.record("update", claim, changes={"note": [claim.note, note or None]}, user=user)
+    return Claim.get_by_id(claim.id)
 
 
 def report_progress(claim_id, unit, text, percent, *, user=None):
+    """A progress report (进展) on the unit's own confirmed claim."""
     claim = get_own_claim(claim_id, unit)
+    return _add_report(claim, text, percent, user=user)
+
+
+def record_progress(claim_id, text, percent, *, user):
+    """A clerk records progress on a unit's behalf (same rules as the unit's own report)."""
+    return _add_report(_get_claim(claim_id), text, percent, user=user)
+
+
+def _add_report(claim, text, percent, *, user=None):
     if claim.status != ClaimStatus.CONFIRMED:
         raise Conflict("只有已确认的认领可以汇报进展")
     text = (text or "").strip()
     if not text:
         raise ServiceError("请填写进展内容", field="text")
-    if len(text) > 5000:
-        raise ServiceError("进展内容不能超过 5000 字", field="text")
+    if len(text) > REPORT_MAX:
+        raise ServiceError(f"进展内容不能超过 {REPORT_MAX} 字", field="text")
     try:
         percent = int(percent)
     except (TypeError, ValueError):
