@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from models import ClaimStatus, Line, ProjectStatus, Role, db
+from models import ClaimStatus, Line, Project, ProjectStatus, Role, db
 
 from . import factories as f
 
@@ -119,8 +119,7 @@ def test_project_page_lists_confirmed_claimants_without_plans_or_phones(client):
     pending_unit = f.make_unit(name="兴安盟医院", phone="13800002222")
     f.make_claim(project=project, unit=confirmed_unit, plan="派出电工三名，每周六上门", status=ClaimStatus.CONFIRMED)
     f.make_claim(project=project, unit=pending_unit, plan="计划捐赠灯具", status=ClaimStatus.PENDING)
-    project.live_claims = 2
-    project.save()
+    assert Project.get_by_id(project.id).live_claims == 2
 
     response = client.get(f"/projects/{project.id}")
     html = response.get_data(as_text=True)
