@@ -1,18 +1,124 @@
-"""Figures for the admin home."""
-from models import (Claim, ClaimStatus, Event, MemberUnit, PointsEntry, Project, ProjectStatus,
-                    Signup, Volunteer, WorkOrder, OrderStatus)
+"""Figures for the admin home: the alliance at a glance.
+
+A constant number of aggregate queries (GROUP BY / filtered COUNT), whatever the size
+of the ledger or the number of work orders; ``bench/dashboard.py`` measures it.
+"""
+import datetime as dt
+from decimal import Decimal
+
+from peewee import fn
+
+from models import (Claim, ClaimStatus, EntryKind, Event, Line, MemberUnit, OrderStatus, PointsEntry,
+                    Project, ProjectStatus, Rating, Signup, Volunteer, VolunteerTeam, WorkOrder, now)
+from services.stats import month_of, seconds_between
+from services.workorders import OPEN, overdue_clause
+
+SERVICE_KINDS = (EntryKind.EARNED, EntryKind.HONOUR, EntryKind.CORRECTED)
+FINISHED = (OrderStatus.RESOLVED, OrderStatus.RATED)
 
 
-def overview():
+def _count(model, *where):
+    query = model.select(fn.COUNT(model.id))
+    return int((query.where(*where) if where else query).scalar() or 0)
+
+
+def claims_by_line():
+    rows = (Claim.select(Project.line, Claim.status, fn.COUNT(Claim.id))
+            .join(Project, on=(Claim.project == Project.id))
+            .group_by(Project.line, Claim.status).tuples())
+    cells = {(line, status): n for line, status, n in rows}
+    return {
+        "labels": [label for _, label in Line.choices],
+        "series": [{"label": s_label, "key": s_code,
+                    "data": [cells.get((l_code, s_code), 0) for l_code, _ in Line.choices]}
+                   for s_code, s_label in ClaimStatus.choices],
+    }
+
+
+def events_per_month(year):
+    month = month_of(Event.starts_at)
+    rows = (Event.select(month, fn.COUNT(Event.id))
+            .where(Event.starts_at >= dt.datetime(year, 1, 1), Event.starts_at < dt.datetime(year + 1, 1, 1))
+            .group_by(month).tuples())
+    counts = dict(rows)
+    months = [f"{year}-{m:02d}" for m in range(1, 13)]
+    return {"labels": [f"{m}月" for m in range(1, 13)], "data": [counts.get(m, 0) for m in months]}
+
+
+def hours_by_team():
+    rows = (PointsEntry.select(Volunteer.team, fn.SUM(PointsEntry.hours))
+            .join(Volunteer, on=(PointsEntry.volunteer == Volunteer.id))
+            .where(PointsEntry.kind.in_(SERVICE_KINDS))
+            .group_by(Volunteer.team).tuples())
+    names = dict(VolunteerTeam.select(VolunteerTeam.id, VolunteerTeam.name).tuples())
+    pairs = sorted(((names.get(team, "未分队"), float(hours or 0)) for team, hours in rows),
+                   key=lambda p: -p[1])
+    return {"labels": [p[0] for p in pairs], "data": [round(p[1], 2) for p in pairs]}
+
+
+def work_orders():
+    by_status = dict(WorkOrder.select(WorkOrder.status, fn.COUNT(WorkOrder.id)).group_by(WorkOrder.status).tuples())
+    finished = WorkOrder.status.in_(FINISHED) & WorkOrder.resolved_at.is_null(False)
+    with_due = finished & WorkOrder.due_at.is_null(False)
+    closed, due_known, on_time, overdue = (WorkOrder.select(
+        fn.COUNT(WorkOrder.id).filter(finished),
+        fn.COUNT(WorkOrder.id).filter(with_due),
+        fn.COUNT(WorkOrder.id).filter(with_due & (WorkOrder.resolved_at <= WorkOrder.due_at)),
+        fn.COUNT(WorkOrder.id).filter(overdue_clause()),
+    ).tuples().get())
+    median_hours = None
+    if closed:
+        duration = seconds_between(WorkOrder.accepted_at, WorkOrder.resolved_at)
+        middle = list(WorkOrder.select(duration).where(finished, WorkOrder.accepted_at.is_null(False))
+                      .order_by(duration).limit(2 - closed % 2).offset((closed - 1) // 2).tuples())
+        if middle:
+            median_hours = round(sum(float(m[0]) for m in middle) / len(middle) / 3600, 1)
+    ratings = dict(WorkOrder.select(WorkOrder.rating, fn.COUNT(WorkOrder.id))
+                   .where(WorkOrder.rating.is_null(False)).group_by(WorkOrder.rating).tuples())
+    rated = sum(ratings.values())
+    return {
+        "labels": [label for _, label in OrderStatus.choices],
+        "data": [by_status.get(code, 0) for code, _ in OrderStatus.choices],
+        "total": sum(by_status.values()),
+        "open": sum(by_status.get(code, 0) for code in OPEN),
+        "closed": closed,
+        "overdue": overdue,
+        "median_hours": median_hours,
+        "on_time_share": round(on_time / due_known, 3) if due_known else None,
+        "on_time": on_time, "due_known": due_known,
+        "satisfied": ratings.get(Rating.SATISFIED, 0), "unsatisfied": ratings.get(Rating.UNSATISFIED, 0),
+        "satisfaction": round(ratings.get(Rating.SATISFIED, 0) / rated, 3) if rated else None,
+    }
+
+
+def headline():
+    projects, open_projects = Project.select(
+        fn.COUNT(Project.id), fn.COUNT(Project.id).filter(Project.status == ProjectStatus.OPEN)).tuples().get()
+    points_total = PointsEntry.select(fn.COUNT(PointsEntry.id), fn.SUM(PointsEntry.hours).filter(
+        PointsEntry.kind.in_(SERVICE_KINDS))).tuples().get()
     return [
-        ("成员单位", MemberUnit.select().count(), "member_unit.index_view"),
-        ("治理项目", Project.select().count(), "project.index_view"),
-        ("待认领项目", Project.select().where(Project.status == ProjectStatus.OPEN).count(), "project.index_view"),
-        ("待审核认领", Claim.select().where(Claim.status == ClaimStatus.PENDING).count(), "claim.index_view"),
-        ("活动", Event.select().count(), "event.index_view"),
-        ("报名", Signup.select().count(), "signup.index_view"),
-        ("志愿者", Volunteer.select().count(), "volunteer.index_view"),
-        ("积分流水", PointsEntry.select().count(), "points_entry.index_view"),
-        ("未办结工单", WorkOrder.select().where(WorkOrder.status.in_(
-            [OrderStatus.ACCEPTED, OrderStatus.DISPATCHED, OrderStatus.REDO])).count(), "work_order.index_view"),
+        ("成员单位", _count(MemberUnit), "member_unit.index_view"),
+        ("治理项目", projects, "project.index_view"),
+        ("待认领项目", open_projects, "project.index_view"),
+        ("待审核认领", _count(Claim, Claim.status == ClaimStatus.PENDING), "claim.index_view"),
+        ("活动", _count(Event), "event.index_view"),
+        ("报名", _count(Signup), "signup.index_view"),
+        ("志愿者", _count(Volunteer), "volunteer.index_view"),
+        ("志愿服务时长(小时)", Decimal(points_total[1] or 0).quantize(Decimal("0.1")), "points_bank.teams"),
+        ("积分流水", points_total[0], "points_entry.index_view"),
     ]
+
+
+def overview(year=None):
+    """Everything the dashboard shows, as plain data (the template and charts read it)."""
+    year = year or now().year
+    orders = work_orders()
+    cards = headline() + [("未办结工单", orders["open"], "work_order.index_view")]
+    return {
+        "year": year,
+        "cards": cards,
+        "claims": claims_by_line(),
+        "events": events_per_month(year),
+        "hours": hours_by_team(),
+        "orders": orders,
+    }

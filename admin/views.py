@@ -10,6 +10,7 @@ from models import (ApiToken, AuditLog, Claim, Event, Grid, MemberUnit, PointsEn
 from models.exposure import admin_filters
 
 from .base import SecureModelView
+from .workorders import OverdueFilter, WorkOrderMovesMixin
 from .tokens import ApiTokenIssueMixin
 
 
@@ -70,30 +71,37 @@ class VolunteerTeamView(SecureModelView):
 
 
 class VolunteerView(SecureModelView):
-    column_list = ("name", "phone", "team", "grid", "party_member", "skills", "joined_on", "status")
+    column_list = ("name", "phone", "team", "grid", "party_member", "skills", "joined_on", "status", "points_balance")
     column_searchable_list = ("name", "phone", "skills")
+    form_excluded_columns = ("points_balance", "created_at", "updated_at")
     column_filters = ("team", "grid", "party_member", "status", "joined_on")
 
 
 class PointsEntryView(SecureModelView):
     """Append-only: entries are added, never edited or deleted."""
 
+    can_create = False  # entries are written by services.points (积分银行 screens), which keep the balance
     can_edit = False
     can_delete = False
     column_list = ("created_at", "volunteer", "kind", "points", "hours", "event", "organiser",
-                   "description", "recorded_by")
+                   "description", "item", "corrects", "recorded_by")
     column_searchable_list = ("description",)
     column_filters = ("kind", "volunteer", "event", "organiser", "created_at")
     form_excluded_columns = ("created_at", "updated_at", "recorded_by", "signup", "corrections")
 
 
-class WorkOrderView(SecureModelView):
+class WorkOrderView(WorkOrderMovesMixin, SecureModelView):
+    """States change only through services.workorders.MOVES (buttons on each row);
+    the generic form edits the request itself, never the state or its timestamps."""
+
+    list_template = "admin/workorder_list.html"
     column_list = ("number", "channel", "requester_name", "grid", "category", "status",
-                   "assignee_unit", "due_at", "rating", "created_at")
+                   "assignee_unit", "assignee_volunteer", "assignee_worker", "due_at", "rating", "created_at")
     column_searchable_list = ("number", "requester_name", "description")
-    column_filters = ("status", "channel", "category", "grid", "assignee_unit",
-                      "assignee_volunteer", "rating", "due_at", "created_at")
-    form_excluded_columns = ("created_at", "updated_at")
+    column_filters = ("status", OverdueFilter(WorkOrder.due_at, "超期未办结", options=(("1", "是"),)),
+                      "grid", "assignee_unit", "assignee_volunteer", "assignee_worker",
+                      "channel", "category", "rating", "due_at", "created_at")
+    form_columns = ("channel", "requester_name", "requester_phone", "grid", "category", "description", "due_at")
 
 
 class UserView(SecureModelView):

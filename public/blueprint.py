@@ -20,6 +20,11 @@ bp.add_url_rule("/events/<int:event_id>/signup", "event_signup", events.event_si
 bp.add_url_rule("/events/<int:event_id>/signups/<int:signup_id>", "signup_done", events.signup_done)
 bp.add_url_rule("/events/<int:event_id>/cancel", "signup_cancel", events.signup_cancel, methods=["POST"])
 
+# --- the check-in QR code on a sign-up confirmation (public/checkin_qr.py)
+from . import checkin_qr  # noqa: E402
+
+bp.add_url_rule("/signups/<code>/qr.svg", "signup_qr", checkin_qr.signup_qr_svg)
+
 # --- open projects, claiming, 我的认领 (public/projects.py)
 from . import projects  # noqa: E402
 
