@@ -46,8 +46,10 @@ def make_project(**kw):
 
 
 def make_claim(**kw):
-    kw.setdefault("project", make_project())
-    kw.setdefault("unit", make_unit())
+    if "project" not in kw:  # not setdefault: that would build a stray record every call
+        kw["project"] = make_project()
+    if "unit" not in kw:
+        kw["unit"] = make_unit()
     kw.setdefault("plan", "组织志愿者每周上门服务")
     claim = Claim.create(**kw)
     if claim.status in ClaimStatus.LIVE:
@@ -89,7 +91,8 @@ def make_signup(**kw):
 def make_progress_report(**kw):
     from models import ProgressReport
 
-    kw.setdefault("claim", make_claim())
+    if "claim" not in kw:
+        kw["claim"] = make_claim()
     kw.setdefault("text", "本周完成入户走访 12 户")
     kw.setdefault("percent", 30)
     return ProgressReport.create(**kw)
@@ -98,7 +101,8 @@ def make_progress_report(**kw):
 def make_points_entry(**kw):
     from models import EntryKind, PointsEntry
 
-    kw.setdefault("volunteer", make_volunteer())
+    if "volunteer" not in kw:
+        kw["volunteer"] = make_volunteer()
     kw.setdefault("kind", EntryKind.EARNED)
     kw.setdefault("points", 5)
     kw.setdefault("hours", 2)
@@ -127,6 +131,7 @@ def make_api_token(**kw):
     from models import ApiToken
 
     raw = secrets.token_hex(20)
-    kw.setdefault("user", make_user(role=Role.ADMIN))
+    if "user" not in kw:
+        kw["user"] = make_user(role=Role.ADMIN)
     kw.setdefault("name", "数据对接")
     return ApiToken.create(digest=hashlib.sha256(raw.encode()).hexdigest(), prefix=raw[:8], **kw)
