@@ -10,6 +10,7 @@ from models import (ApiToken, AuditLog, Claim, Event, Grid, MemberUnit, PointsEn
 from models.exposure import admin_filters
 
 from .base import SecureModelView
+from .signups import EventSignupsMixin, SignupRulesMixin, event_filter
 from .workorders import OverdueFilter, WorkOrderMovesMixin
 from .tokens import ApiTokenIssueMixin
 
@@ -49,20 +50,22 @@ class ProgressReportView(SecureModelView):
     form_excluded_columns = ("created_at", "updated_at")
 
 
-class EventView(SecureModelView):
+class EventView(EventSignupsMixin, SecureModelView):
     column_list = ("title", "category", "starts_at", "ends_at", "location", "organiser",
-                   "capacity", "published", "status", "points")
+                   "capacity", "signup_counts", "published", "status", "points")
     column_searchable_list = ("title", "location")
     column_filters = admin_filters(Event, "published")
     column_default_sort = ("starts_at", True)
     form_excluded_columns = ("sequence", "created_at", "updated_at")
 
 
-class SignupView(SecureModelView):
+class SignupView(SignupRulesMixin, SecureModelView):
+    """Status changes only through services.signups (see admin/signups.py)."""
+
     column_list = ("event", "name", "phone", "volunteer", "status", "code", "checked_in_at", "hours")
     column_searchable_list = ("name", "phone", "code")
-    column_filters = ("status", "event", "volunteer", "checked_in_at")
-    form_excluded_columns = ("created_at", "updated_at", "credited")
+    column_filters = ("status", event_filter(), "event", "volunteer", "checked_in_at")
+    column_default_sort = ("created_at", False)
 
 
 class VolunteerTeamView(SecureModelView):

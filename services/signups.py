@@ -201,6 +201,48 @@ def cancel(signup_id, *, user=None):
     return signup, promoted
 
 
+def fill_free_places(event_id, *, user=None):
+    """After a clerk raised the capacity: promote waiting people, first come first
+    served, into the places now free. Returns the promoted sign-ups."""
+    promoted = []
+    with locked_event(event_id) as event:
+        if event is None or event.status == EventStatus.CANCELLED:
+            return promoted
+        while True:
+            signup = _promote_one(event)
+            if signup is None:
+                break
+            promoted.append(signup)
+    return promoted
+
+
+def update_person(signup_id, name, phone, *, user=None):
+    """A clerk corrects a sign-up's name or phone (never its status or event)."""
+    name, phone = _validate_person(name, phone)
+    signup = Signup.get_or_none(Signup.id == signup_id)
+    if signup is None:
+        raise NotFound("报名记录不存在")
+    try:
+        with locked_event(signup.event_id):
+            signup = Signup.get_by_id(signup.id)
+            if phone != signup.phone and signup.status in SignupStatus.LIVE and Signup.select().where(
+                    Signup.event == signup.event_id, Signup.phone == phone, Signup.id != signup.id,
+                    Signup.status.in_(SignupStatus.LIVE)).exists():
+                raise Conflict("该手机号在本活动已有有效报名", field="phone")
+            volunteer = Volunteer.get_or_none(Volunteer.phone == phone)
+            changes = {}
+            if name != signup.name:
+                changes["name"] = [signup.name, name]
+            if phone != signup.phone:
+                changes["phone"] = [mask_phone(signup.phone), mask_phone(phone)]
+            Signup.update(name=name, phone=phone, volunteer=volunteer.id if volunteer else None,
+                          updated_at=now()).where(Signup.id == signup.id).execute()
+            audit.record("update", signup, changes=changes, user=user)
+    except IntegrityError:
+        raise Conflict("该手机号在本活动已有有效报名", field="phone")
+    return Signup.get_by_id(signup.id)
+
+
 def find_own_signup(event_id, phone, code):
     """The live sign-up matching phone and check-in code, or 404 (no hint which was wrong)."""
     phone = clean_phone(phone)

@@ -1,5 +1,6 @@
 """The sign-up rules of services/signups.py: places, waiting list, duplicates, closed events."""
 import datetime as dt
+import re
 
 import pytest
 
@@ -178,3 +179,84 @@ def test_transitions_outside_the_table_are_refused(app):
 ])
 def test_mask_phone(phone, masked):
     assert signups.mask_phone(phone) == masked
+
+
+# --- the admin: counts, the per-event list, status only through the service ----------------
+
+def test_admin_event_list_counts_and_links_to_its_signups(client, auth):
+    auth.as_role("clerk")
+    event = f.make_event(title="邻里节", capacity=2)
+    other = f.make_event(title="义诊")
+    for i in range(3):
+        signups.register(event.id, f"居民{i}", f"1380000000{i}")
+    signups.register(other.id, "别的活动的人", "13700000000")
+    html = client.get("/admin/event/").get_data(as_text=True)
+    match = re.search(r'<a href="([^"]+)">已报名 2/2 · 候补 1</a>', html)
+    assert match, html[-3000:]
+    listing = client.get(match.group(1).replace("&amp;", "&"))
+    text = listing.get_data(as_text=True)
+    assert listing.status_code == 200
+    assert "居民0" in text and "居民2" in text and "别的活动的人" not in text
+
+
+def test_admin_edit_form_cannot_change_status_or_event(client, auth):
+    auth.as_role("clerk")
+    event = f.make_event(capacity=1)
+    other = f.make_event()
+    signups.register(event.id, "张三", "13800000001")
+    waiting = signups.register(event.id, "李四", "13800000002")
+    form = client.get(f"/admin/signup/edit/?id={waiting.id}").get_data(as_text=True)
+    assert 'name="status"' not in form and 'name="event"' not in form
+    response = client.post(f"/admin/signup/edit/?id={waiting.id}", data={
+        "name": "李四（更正）", "phone": "13800000003", "status": "registered", "event": other.id})
+    assert response.status_code == 302
+    row = Signup.get_by_id(waiting.id)
+    assert (row.name, row.phone, row.status, row.event_id) == (
+        "李四（更正）", "13800000003", SignupStatus.WAITLISTED, event.id)
+    # a phone already live on this event is refused with a Chinese message
+    response = client.post(f"/admin/signup/edit/?id={waiting.id}", data={"name": "李四", "phone": "13800000001"},
+                           follow_redirects=True)
+    assert "已有有效报名" in response.get_data(as_text=True)
+    assert Signup.get_by_id(waiting.id).phone == "13800000003"
+
+
+def test_admin_create_goes_through_the_waiting_list(client, auth):
+    auth.as_role("clerk")
+    event = f.make_event(capacity=1)
+    for phone in ("13800000001", "13800000002"):
+        response = client.post("/admin/signup/new/", data={"event": event.id, "name": "居民", "phone": phone,
+                                                           "status": "registered"})
+        assert response.status_code == 302
+    assert statuses(event) == [SignupStatus.REGISTERED, SignupStatus.WAITLISTED]
+    response = client.post("/admin/signup/new/", data={"event": event.id, "name": "居民", "phone": "13800000001"},
+                           follow_redirects=True)
+    assert "请勿重复报名" in response.get_data(as_text=True)
+    assert Signup.select().count() == 2
+
+
+def test_admin_bulk_cancel_promotes_and_delete_is_off(client, auth):
+    auth.as_role("clerk")
+    event = f.make_event(capacity=2)
+    made = [signups.register(event.id, f"居民{i}", f"1380000000{i}") for i in range(4)]
+    response = client.post("/admin/signup/action/", data={"action": "delete", "rowid": [made[0].id]})
+    assert Signup.select().count() == 4
+    response = client.post("/admin/signup/action/", data={
+        "action": "cancel_signups", "rowid": [made[0].id, made[1].id, made[0].id]}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "已取消 2 条报名" in html and "候补递补 2 人" in html and "未取消" in html
+    assert statuses(event) == [SignupStatus.CANCELLED, SignupStatus.CANCELLED,
+                               SignupStatus.REGISTERED, SignupStatus.REGISTERED]
+
+
+def test_raising_capacity_promotes_waiting_people(client, auth):
+    auth.as_role("clerk")
+    event = f.make_event(capacity=1)
+    for i in range(4):
+        signups.register(event.id, f"居民{i}", f"1380000000{i}")
+    response = client.post(f"/admin/event/edit/?id={event.id}", data={
+        "title": event.title, "category": event.category, "location": event.location,
+        "starts_at": event.starts_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "ends_at": event.ends_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "capacity": 3, "published": "y", "status": event.status, "points": 0}, follow_redirects=True)
+    assert "已从候补名单递补 2 人" in response.get_data(as_text=True)
+    assert statuses(event) == [SignupStatus.REGISTERED] * 3 + [SignupStatus.WAITLISTED]

@@ -1,0 +1,145 @@
+"""Events and sign-ups in the admin: counts, the per-event sign-up list, and status
+changes only through ``services.signups``.
+
+A sign-up's status is never a form field: a clerk-entered sign-up goes through
+``register`` (places, then 候补), cancellations go through the "取消报名" bulk action
+(which promotes the first waiting person), check-in through the 签到 screens. Sign-ups
+are never deleted (deleting a registered one would free a place without promotion).
+"""
+from flask import current_app, flash, url_for
+from flask_admin.actions import action
+from flask_admin.contrib.peewee import filters as pw_filters
+from flask_admin.babel import lazy_gettext
+from flask_login import current_user
+from markupsafe import Markup
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from models import Signup, SignupStatus
+from services import signups
+from services.errors import ServiceError
+
+from .base import AdminForm
+
+MAX_BATCH = 500
+
+
+class EventIdFilter(pw_filters.FilterEqual):
+    """Sign-ups of one event, by its id (the link from the events list)."""
+
+    def validate(self, value):
+        return value.isdigit() and len(value) < 12
+
+    def clean(self, value):
+        return int(value)
+
+    def operation(self):
+        return lazy_gettext("equals")
+
+
+def event_filter():
+    return EventIdFilter(Signup.event, "活动编号")
+
+
+def signups_url(event_id, status=None):
+    """The admin sign-up list filtered to one event (and optionally one status)."""
+    admin = current_app.extensions["alliance_admin"]
+    view = next(v for v in admin._views if getattr(v, "endpoint", None) == "signup")
+    args = {}
+    for index, flt in enumerate(view._filters or []):
+        if isinstance(flt, EventIdFilter):
+            args[f"flt0_{view.get_filter_arg(index, flt)}"] = event_id
+    return url_for("signup.index_view", **args)
+
+
+class SignupPersonForm(AdminForm):
+    """What the edit form may change: the person's name and phone, nothing else."""
+
+    name = StringField("姓名", validators=[DataRequired("此项为必填项"), Length(max=signups.NAME_MAX)])
+    phone = StringField("手机号", validators=[DataRequired("此项为必填项"), Length(max=20)])
+
+
+def _format_counts(view, context, model, name):
+    counts = getattr(model, "_signup_counts", None) or signups.place_counts([model.id])[model.id]
+    limit = f"/{model.capacity}" if model.capacity else ""
+    text = f"已报名 {counts['taken']}{limit} · 候补 {counts['waiting']}"
+    return Markup('<a href="{}">{}</a>').format(signups_url(model.id), text)
+
+
+class EventSignupsMixin:
+    """Events list: a 报名 column (已报名/名额 · 候补) linking to the event's sign-ups,
+    counted for the whole page in one query; raising the capacity promotes waiting people."""
+
+    column_labels = {"signup_counts": "报名情况"}
+    column_export_exclude_list = ("signup_counts",)
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, rows = super().get_list(page, sort_column, sort_desc, search, filters,
+                                       execute=execute, page_size=page_size)
+        if execute:
+            counts = signups.place_counts([row.id for row in rows])
+            for row in rows:
+                row._signup_counts = counts[row.id]
+        return count, rows
+
+    column_formatters = {"signup_counts": _format_counts}
+
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        if not is_created:
+            promoted = signups.fill_free_places(model.id, user=current_user)
+            if promoted:
+                flash(f"名额增加，已从候补名单递补 {len(promoted)} 人："
+                      + "、".join(s.name for s in promoted[:10]), "success")
+
+
+class SignupRulesMixin:
+    can_delete = False
+    form_columns = ("event", "name", "phone")  # the create form; edit uses SignupPersonForm
+
+    def get_edit_form(self):
+        return SignupPersonForm
+
+    def create_model(self, form):
+        event = form.event.data
+        try:
+            signup = signups.register(event.id if event else None, form.name.data, form.phone.data,
+                                      user=current_user, staff=True)
+        except ServiceError as exc:
+            flash(f"报名未创建：{exc.message}", "error")
+            return False
+        if signup.status == SignupStatus.WAITLISTED:
+            flash("名额已满，已登记为候补。", "warning")
+        self.after_model_change(form, signup, True)
+        return signup
+
+    def update_model(self, form, model):
+        try:
+            signups.update_person(model.id, form.name.data, form.phone.data, user=current_user)
+        except ServiceError as exc:
+            flash(exc.message, "error")
+            return False
+        return True
+
+    @action("cancel_signups", "取消报名", "确定取消所选报名吗？每空出一个名额，候补名单中最早的一位将自动递补。")
+    def action_cancel(self, ids):
+        pks = [int(i) for i in ids if str(i).isdigit() and len(str(i)) < 12][:MAX_BATCH]
+        done, promoted, failures = 0, [], []
+        for pk in pks:
+            try:
+                _, moved_up = signups.cancel(pk, user=current_user)
+            except ServiceError as exc:
+                failures.append((pk, exc.message))
+                continue
+            done += 1
+            if moved_up is not None:
+                promoted.append(moved_up.name)
+        if done:
+            message = f"已取消 {done} 条报名。"
+            if promoted:
+                message += f"候补递补 {len(promoted)} 人：" + "、".join(promoted[:10])
+            flash(message, "success")
+        for pk, message in failures[:5]:
+            flash(f"报名 #{pk} 未取消：{message}", "error")
+        if not done and not failures:
+            flash("没有选择任何报名。", "error")
