@@ -544,7 +544,8 @@ class _Builder:
             extra = self.rng.sample(SKILLS, self.rng.randint(0, 2))
             self.add(Volunteer, name=self.name(), phone=self.mobile(), team=team_id, grid=self.rng.randint(1, 19),
                      party_member=self.rng.random() < 0.4, skills="、".join([team_skill] + extra),
-                     joined_on=joined, status=VolunteerStatus.ACTIVE, points_balance=0, created_at=dt.datetime.combine(joined, dt.time(10, 0)))
+                     joined_on=joined, status=VolunteerStatus.ACTIVE, points_balance=0,
+                     created_at=dt.datetime.combine(joined, dt.time(10, 0)))
 
     def build_events(self):
         year_start = dt.date(self.year, 1, 1)
@@ -565,7 +566,8 @@ class _Builder:
             starts = dt.datetime.combine(day, dt.time(hour, self.rng.choice((0, 30))))
             ends = starts + dt.timedelta(hours=hours)
             upcoming = starts > self.now
-            unlimited = category in (EventCategory.ETHNIC_MARKET, EventCategory.NEIGHBOURHOOD) and self.rng.random() < 0.5
+            open_air = category in (EventCategory.ETHNIC_MARKET, EventCategory.NEIGHBOURHOOD)
+            unlimited = open_air and self.rng.random() < 0.5
             capacity = 0 if unlimited else self.rng.choice((15, 20, 20, 30, 30, 40, 50, 60))
             published = not (upcoming and self.rng.random() < 0.12)
             cancelled = published and self.rng.random() < 0.04
@@ -584,9 +586,9 @@ class _Builder:
         upcoming = [e for e in events if e["published"] and e["starts_at"] > self.now]
         for event in sorted(upcoming, key=lambda e: e["starts_at"], reverse=True)[:max(0, 5 - drafts)]:
             event["published"] = False
-        if sum(not e["published"] for e in events) < 5:
-            for event in self.rng.sample([e for e in events if e["published"]], 5 - sum(not e["published"] for e in events)):
-                event["published"] = False
+        missing = 5 - sum(not e["published"] for e in events)
+        for event in self.rng.sample([e for e in events if e["published"]], max(0, missing)):
+            event["published"] = False
         cancelled = sum(e["status"] == EventStatus.CANCELLED for e in events)
         scheduled = [e for e in events if e["published"] and e["status"] == EventStatus.SCHEDULED]
         for event in self.rng.sample(scheduled, max(0, 4 - cancelled)):
@@ -632,7 +634,8 @@ class _Builder:
                 checked_in = status == SignupStatus.CHECKED_IN  # attendance closed: all credited
                 signup = self.add(Signup, event=event["id"], name=name, phone=phone, volunteer=volunteer,
                                   status=status, code=self.code(),
-                                  checked_in_at=starts + dt.timedelta(minutes=self.rng.randint(0, 20)) if checked_in else None,
+                                  checked_in_at=(starts + dt.timedelta(minutes=self.rng.randint(0, 20))
+                                                 if checked_in else None),
                                   hours=hours if checked_in else None, hours_note=None, credited=checked_in,
                                   created_at=created, updated_at=ends if checked_in else created)
                 if checked_in and volunteer is not None:
