@@ -23,7 +23,8 @@ def record(action, obj=None, *, entity=None, entity_id=None, changes=None, user=
         entity = entity or type(obj).__name__
         entity_id = entity_id if entity_id is not None else obj.get_id()
     if isinstance(changes, dict):
-        changes = json.dumps({k: _plain(v) for k, v in changes.items()}, ensure_ascii=False)
+        # default=str: nested values too, e.g. [old, new] pairs of datetimes from the admin
+        changes = json.dumps({k: _plain(v) for k, v in changes.items()}, ensure_ascii=False, default=str)
     return AuditLog.create(
         user=user.id if user else None,
         username=user.username if user else None,
