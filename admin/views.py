@@ -11,6 +11,7 @@ from models.exposure import admin_filters
 
 from .base import SecureModelView
 from .signups import EventSignupsMixin, SignupRulesMixin, event_filter
+from .claims import ClaimReviewMixin, PendingQueueMixin, ProgressReportRulesMixin, ProjectSlotsMixin
 from .workorders import OverdueFilter, WorkOrderMovesMixin
 from .tokens import ApiTokenIssueMixin
 
@@ -28,7 +29,7 @@ class MemberUnitView(SecureModelView):
     column_default_sort = "name"
 
 
-class ProjectView(SecureModelView):
+class ProjectView(ProjectSlotsMixin, SecureModelView):
     column_list = ("title", "line", "category", "grid", "slots", "live_claims", "deadline",
                    "published", "status", "progress")
     column_searchable_list = ("title", "category")
@@ -36,14 +37,20 @@ class ProjectView(SecureModelView):
     form_excluded_columns = ("live_claims", "created_at", "updated_at")
 
 
-class ClaimView(SecureModelView):
+class ClaimView(ClaimReviewMixin, SecureModelView):
+    """Status changes only through services.claims: confirm/reject actions and the
+    审核 page; the edit form changes the note alone (see admin/claims.py)."""
+
     column_list = ("project", "unit", "status", "created_at", "reviewed_by", "reviewed_at")
     column_searchable_list = ("plan",)
     column_filters = ("status", "unit", "project", "created_at")
-    form_excluded_columns = ("created_at", "updated_at", "reviewed_by", "reviewed_at")
 
 
-class ProgressReportView(SecureModelView):
+class PendingClaimView(PendingQueueMixin, ClaimView):
+    """待审核认领: the review queue."""
+
+
+class ProgressReportView(ProgressReportRulesMixin, SecureModelView):
     column_list = ("claim.project", "claim.unit", "percent", "reported_on", "created_at")
     column_searchable_list = ("text",)
     column_filters = ("claim.project", "claim.unit", "reported_on")
@@ -168,6 +175,7 @@ REGISTRY = [
     (Grid, GridView, "联盟"),
     (Project, ProjectView, "项目认领"),
     (Claim, ClaimView, "项目认领"),
+    (Claim, PendingClaimView, "项目认领"),
     (ProgressReport, ProgressReportView, "项目认领"),
     (Event, EventView, "活动"),
     (Signup, SignupView, "活动"),

@@ -301,3 +301,186 @@ def test_progress_only_on_confirmed_claims_by_the_owner(client, auth):
         claims.report_progress(claim.id, f.make_unit(), "冒充", 90)
     assert exc.value.status == 404
     assert ProgressReport.select().count() == 1
+
+
+# --- the admin: review queue, bulk and per-row review, safe forms ----------------------------
+
+def _pending_pair(slots=2):
+    project = f.make_project(title="社区议事厅", slots=slots)
+    a = claims.claim_project(project.id, f.make_unit(name="甲单位"), "甲的计划")
+    b = claims.claim_project(project.id, f.make_unit(name="乙单位"), "乙的计划")
+    return project, a, b
+
+
+def test_admin_bulk_confirm(client, auth):
+    project, a, b = _pending_pair()
+    clerk = auth.as_role(Role.CLERK)
+    response = client.post("/admin/claim/action/", data={"action": "confirm", "rowid": [str(a.id), str(b.id)]})
+    assert response.status_code == 302
+    for claim in (fresh(a), fresh(b)):
+        assert (claim.status, claim.reviewed_by_id) == (ClaimStatus.CONFIRMED, clerk.id)
+        assert claim.reviewed_at is not None
+    project = fresh(project)
+    assert (project.live_claims, project.status) == (2, ProjectStatus.CLAIMED)
+    assert AuditLog.select().where(AuditLog.action == ClaimStatus.CONFIRMED).count() == 2
+    # confirming again changes nothing and says why
+    client.post("/admin/claim/action/", data={"action": "confirm", "rowid": [str(a.id)]})
+    html = client.get("/admin/claim/").get_data(as_text=True)
+    assert "未确认" in html and "不能改为" in html
+
+
+def test_admin_bulk_reject_requires_a_reason(client, auth):
+    project, a, b = _pending_pair()
+    auth.as_role(Role.CLERK)
+    response = client.post("/admin/claim/action/", data={"action": "reject", "rowid": [str(a.id), str(b.id)]})
+    assert response.status_code == 302
+    review_url = response.headers["Location"]
+    assert "/admin/claim/review/" in review_url
+
+    page = client.get(review_url).get_data(as_text=True)
+    assert "甲的计划" in page and "乙的计划" in page and "驳回认领" in page
+
+    ids = f"{a.id},{b.id}"
+    response = client.post("/admin/claim/review/", data={"ids": ids, "decision": "reject", "note": "  "})
+    assert response.status_code == 400
+    assert "驳回时必须填写原因" in response.get_data(as_text=True)
+    assert fresh(a).status == fresh(b).status == ClaimStatus.PENDING
+
+    response = client.post("/admin/claim/review/", data={"ids": ids, "decision": "reject", "note": "超出项目范围"})
+    assert response.status_code == 303
+    assert [fresh(c).status for c in (a, b)] == [ClaimStatus.REJECTED] * 2
+    assert fresh(a).note == "超出项目范围"
+    project = fresh(project)
+    assert (project.live_claims, project.status) == (0, ProjectStatus.OPEN)
+
+
+def test_admin_per_row_review(client, auth):
+    project, a, b = _pending_pair(slots=3)
+    auth.as_role(Role.CLERK)
+    queue = client.get("/admin/pending_claim/").get_data(as_text=True)
+    assert "待审核认领" in queue
+    assert f"/admin/pending_claim/review/?ids={a.id}" in queue
+
+    response = client.post("/admin/pending_claim/review/",
+                           data={"ids": str(a.id), "decision": "confirm", "note": "欢迎参与"})
+    assert response.status_code == 303
+    assert (fresh(a).status, fresh(a).note) == (ClaimStatus.CONFIRMED, "欢迎参与")
+    assert fresh(b).status == ClaimStatus.PENDING and fresh(project).live_claims == 2
+
+    queue = client.get("/admin/pending_claim/").get_data(as_text=True)
+    assert "乙单位" in queue and "甲单位" not in queue  # the queue holds pending claims only
+    assert client.post("/admin/claim/review/", data={"ids": "abc", "decision": "confirm"}).status_code == 404
+    assert client.get("/admin/claim/review/?ids=999999").status_code == 404
+
+
+def test_admin_claim_edit_changes_the_note_only(client, auth):
+    project, a, _b = _pending_pair(slots=3)
+    elsewhere = f.make_project()
+    auth.as_role(Role.CLERK)
+    edit = client.get(f"/admin/claim/edit/?id={a.id}").get_data(as_text=True)
+    assert 'name="note"' in edit and 'name="status"' not in edit and 'name="project"' not in edit
+
+    response = client.post(f"/admin/claim/edit/?id={a.id}", data={
+        "note": "已电话核实", "status": ClaimStatus.CONFIRMED, "project": str(elsewhere.id),
+        "unit": str(f.make_unit().id), "plan": "篡改"})
+    assert response.status_code == 302
+    claim = fresh(a)
+    assert claim.note == "已电话核实"
+    assert (claim.status, claim.project_id, claim.plan) == (ClaimStatus.PENDING, project.id, "甲的计划")
+    assert fresh(project).live_claims == 2 and fresh(elsewhere).live_claims == 0
+
+
+def test_admin_cannot_delete_claims(client, auth):
+    _project, a, _b = _pending_pair()
+    auth.as_role(Role.ADMIN)
+    client.post("/admin/claim/delete/", data={"id": str(a.id)})
+    client.post("/admin/claim/action/", data={"action": "delete", "rowid": [str(a.id)]})
+    assert Claim.select().count() == 2
+
+
+def test_admin_create_claim_goes_through_the_service(client, auth):
+    project = f.make_project(slots=1)
+    unit, late = f.make_unit(), f.make_unit()
+    auth.as_role(Role.CLERK)
+    response = client.post("/admin/claim/new/", data={"project": str(project.id), "unit": str(unit.id),
+                                                       "plan": "现场认领"})
+    assert response.status_code == 302
+    claim = Claim.get()
+    assert (claim.unit_id, claim.status) == (unit.id, ClaimStatus.PENDING)
+    assert (fresh(project).live_claims, fresh(project).status) == (1, ProjectStatus.CLAIMED)
+
+    response = client.post("/admin/claim/new/", data={"project": str(project.id), "unit": str(late.id),
+                                                       "plan": "也想认领"}, follow_redirects=True)
+    assert "名额已满" in response.get_data(as_text=True)
+    assert Claim.select().count() == 1 and fresh(project).live_claims == 1
+
+
+def _project_form(project, **changes):
+    data = {"title": project.title, "line": project.line, "category": project.category,
+            "slots": str(project.slots), "status": project.status, "progress": str(project.progress),
+            "published": "y"}
+    data.update(changes)
+    return data
+
+
+def test_admin_project_slots_cannot_go_below_live_claims(client, auth):
+    project, _a, _b = _pending_pair(slots=3)
+    auth.as_role(Role.CLERK)
+    response = client.post(f"/admin/project/edit/?id={project.id}", data=_project_form(project, slots="1"))
+    assert response.status_code == 200
+    assert "认领名额不能少于 2" in response.get_data(as_text=True)
+    assert fresh(project).slots == 3
+
+    # down to the live claims: allowed, the project becomes 已认领; up again: 待认领
+    response = client.post(f"/admin/project/edit/?id={project.id}", data=_project_form(project, slots="2"))
+    assert response.status_code == 302
+    project = fresh(project)
+    assert (project.slots, project.live_claims, project.status) == (2, 2, ProjectStatus.CLAIMED)
+    response = client.post(f"/admin/project/edit/?id={project.id}", data=_project_form(project, slots="4"))
+    assert response.status_code == 302
+    project = fresh(project)
+    assert (project.slots, project.live_claims, project.status) == (4, 2, ProjectStatus.OPEN)
+
+
+def test_admin_project_save_keeps_claims_made_meanwhile(client, auth, monkeypatch):
+    """A claim committed between loading the edit form's object and saving it survives."""
+    from admin.claims import ProjectSlotsMixin
+
+    project = f.make_project(slots=5)
+    auth.as_role(Role.CLERK)
+    original = ProjectSlotsMixin.on_model_change
+
+    def claim_meanwhile(self, form, model, is_created):
+        claims.claim_project(project.id, f.make_unit(), "同时提交的认领")
+        return original(self, form, model, is_created)
+
+    monkeypatch.setattr(ProjectSlotsMixin, "on_model_change", claim_meanwhile)
+    response = client.post(f"/admin/project/edit/?id={project.id}",
+                           data=_project_form(project, title="改名后的项目"))
+    assert response.status_code == 302
+    project = fresh(project)
+    assert (project.title, project.live_claims) == ("改名后的项目", 1)
+
+
+def test_admin_progress_only_on_confirmed_claims(client, auth):
+    _project, a, b = _pending_pair()
+    clerk = auth.as_role(Role.CLERK)
+    claims.confirm_claim(b.id, user=clerk)
+    response = client.post("/admin/progress_report/new/", data={
+        "claim": str(a.id), "text": "替单位登记", "percent": "20", "reported_on": "2026-01-05"})
+    assert response.status_code == 200
+    assert "只有已确认的认领可以汇报进展" in response.get_data(as_text=True)
+    assert ProgressReport.select().count() == 0
+    response = client.post("/admin/progress_report/new/", data={
+        "claim": str(b.id), "text": "替单位登记", "percent": "20", "reported_on": "2026-01-05"})
+    assert response.status_code == 302
+    assert ProgressReport.get().claim_id == b.id
+
+
+@pytest.mark.parametrize("role", [Role.UNIT])
+def test_units_cannot_review(client, auth, role):
+    _project, a, _b = _pending_pair()
+    auth.as_role(role)
+    assert client.post("/admin/claim/action/", data={"action": "confirm", "rowid": [str(a.id)]}).status_code == 403
+    assert client.post("/admin/claim/review/", data={"ids": str(a.id), "decision": "confirm"}).status_code == 403
+    assert fresh(a).status == ClaimStatus.PENDING

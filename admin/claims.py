@@ -1,0 +1,216 @@
+"""Claim review in the admin: the 待审核认领 queue, bulk and per-row confirm/reject.
+
+A claim's status, project and unit move only through ``services.claims`` (the slot
+counter ``Project.live_claims`` moves with them): the generic edit form holds the
+review note alone, a claim created here goes through ``claim_project``, and claims
+are never deleted (a unit withdraws, a clerk rejects).
+"""
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.model.template import EndpointLinkRowAction
+from flask_login import current_user
+from wtforms import TextAreaField
+from wtforms.validators import Length, Optional
+
+from models import Claim, ClaimStatus, MemberUnit, ProgressReport, Project, ProjectStatus
+from services import claims
+from services.errors import ServiceError
+
+from .base import AdminForm
+
+MAX_BATCH = 200
+
+
+class ClaimNoteForm(AdminForm):
+    """What the generic edit form may change on a claim: the note, nothing else."""
+
+    note = TextAreaField("审核意见", validators=[
+        Optional(), Length(max=claims.NOTE_MAX, message=f"审核意见不能超过 {claims.NOTE_MAX} 字")])
+
+
+class ReviewForm(AdminForm):
+    note = TextAreaField("审核意见 / 驳回原因", validators=[
+        Length(max=claims.NOTE_MAX, message=f"不能超过 {claims.NOTE_MAX} 字")],
+        description="确认时可选填；驳回时必须填写原因，成员单位会在“我的认领”中看到。")
+
+
+def _ids(raw):
+    """Claim ids from ``1,2,3`` or repeated parameters: digits only, at most MAX_BATCH."""
+    values = []
+    for chunk in raw:
+        values.extend(part.strip() for part in str(chunk).split(","))
+    out = []
+    for value in values:
+        if value.isdigit() and len(value) < 10 and int(value) not in out:
+            out.append(int(value))
+    return out[:MAX_BATCH]
+
+
+class ClaimReviewMixin:
+    can_delete = False
+    form_columns = ("project", "unit", "plan")  # the create form; edit uses ClaimNoteForm
+    column_extra_row_actions = [EndpointLinkRowAction("fa fa-gavel", ".review_view", title="审核", id_arg="ids")]
+
+    def get_edit_form(self):
+        return ClaimNoteForm
+
+    # -- writes go through the service ------------------------------------------------
+
+    def create_model(self, form):
+        project, unit = form.project.data, form.unit.data
+        try:
+            claim = claims.claim_project(project.id if project else None, unit, form.plan.data,
+                                         user=current_user)
+        except ServiceError as exc:
+            flash(f"认领未创建：{exc.message}", "error")
+            return False
+        self.after_model_change(form, claim, True)
+        return claim
+
+    def update_model(self, form, model):
+        try:
+            claims.annotate_claim(model.id, form.note.data, user=current_user)
+        except ServiceError as exc:
+            flash(exc.message, "error")
+            return False
+        return True
+
+    # -- review: bulk actions and the review page -------------------------------------
+
+    @action("confirm", "确认认领", "确定确认所选的认领吗？")
+    def action_confirm(self, ids):
+        done, failures = claims.review_claims(_ids(ids), "confirm", user=current_user)
+        self._flash_review("确认", done, failures)
+
+    @action("reject", "驳回认领（填写原因）")
+    def action_reject(self, ids):
+        return redirect(url_for(".review_view", ids=",".join(str(i) for i in _ids(ids)),
+                                next=self._safe_next()))
+
+    def _flash_review(self, verb, done, failures):
+        if done:
+            flash(f"已{verb} {len(done)} 条认领。", "success")
+        for claim_id, message in failures[:5]:
+            flash(f"认领 #{claim_id} 未{verb}：{message}", "error")
+        if len(failures) > 5:
+            flash(f"另有 {len(failures) - 5} 条认领未{verb}。", "error")
+        if not done and not failures:
+            flash("没有选择任何认领。", "error")
+
+    def _safe_next(self):
+        target = request.values.get("next") or request.referrer or ""
+        parts = urlsplit(target)
+        if parts.path.startswith("/admin/") and (not parts.netloc or parts.netloc == request.host):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+        return url_for(".index_view")
+
+    @expose("/review/", methods=("GET", "POST"))
+    def review_view(self):
+        """One page to confirm or reject one or many claims, with a note or reason."""
+        ids = _ids(request.values.getlist("ids"))
+        if not ids:
+            abort(404)
+        rows = list(Claim.select(Claim, Project, MemberUnit).join(Project).switch(Claim).join(MemberUnit)
+                    .where(Claim.id.in_(ids)).order_by(Claim.created_at, Claim.id))
+        if not rows:
+            abort(404)
+        form = ReviewForm(request.form if request.method == "POST" else None)
+        status = 200
+        if request.method == "POST":
+            decision = request.form.get("decision")
+            if form.validate_on_submit() and decision in ("confirm", "reject"):
+                pending = [c.id for c in rows if c.status == ClaimStatus.PENDING]
+                try:
+                    done, failures = claims.review_claims(pending, decision, user=current_user,
+                                                          note=form.note.data)
+                except ServiceError as exc:
+                    form.note.errors = list(form.note.errors) + [exc.message]
+                    status = exc.status
+                else:
+                    self._flash_review("确认" if decision == "confirm" else "驳回", done, failures)
+                    return redirect(self._safe_next(), 303)
+            else:
+                if decision not in ("confirm", "reject"):
+                    flash("请选择“确认”或“驳回”。", "error")
+                status = 400
+        reports = {}
+        for report in ProgressReport.select().where(ProgressReport.claim.in_([c.id for c in rows])):
+            reports.setdefault(report.claim_id, []).append(report)
+        return self.render("admin/claim_review.html", rows=rows, form=form, reports=reports,
+                           pending=[c for c in rows if c.status == ClaimStatus.PENDING],
+                           next=self._safe_next(), ids=",".join(str(c.id) for c in rows),
+                           ClaimStatus=ClaimStatus, ProjectStatus=ProjectStatus), status
+
+
+class PendingQueueMixin:
+    """待审核认领: only pending claims, oldest first."""
+
+    can_create = False
+    column_default_sort = ("created_at", False)
+
+    def __init__(self, model, **kwargs):
+        kwargs.setdefault("name", "待审核认领")
+        kwargs.setdefault("endpoint", "pending_claim")
+        super().__init__(model, **kwargs)
+
+    def get_query(self):
+        return super().get_query().where(Claim.status == ClaimStatus.PENDING)
+
+
+class ProjectSlotsMixin:
+    """Projects: ``live_claims`` is the claim service's counter, never the form's.
+
+    Slots below the live claims give a Chinese field error; the saved row keeps the
+    counter the database holds (``SET live_claims = live_claims``), so a claim made
+    while a clerk edits is never overwritten; 待认领 ⇄ 已认领 follows the slots.
+    """
+
+    audit_exclude = ("live_claims",)  # the claim audit rows record every change to it
+
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        current = getattr(form, "_obj", None)
+        if "slots" not in form:
+            return ok
+        live = 0
+        if current is not None:
+            live = Project.select(Project.live_claims).where(Project.id == current.id).scalar() or 0
+        form._live_claims = live
+        slots = form.slots.data
+        if ok and isinstance(slots, int) and slots < live:
+            form.slots.errors = list(form.slots.errors) + [
+                f"已有 {live} 个单位认领（含待审核），认领名额不能少于 {live}。如需减少，请先处理相关认领。"]
+            ok = False
+        return ok
+
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        live = getattr(form, "_live_claims", 0)
+        status = claims.status_for_slots(model.status, live, model.slots)
+        if status != model.status:
+            flash(f"项目状态已按认领名额调整为“{ProjectStatus.label(status)}”。", "info")
+            model.status = status
+        if not is_created:
+            model.live_claims = Project.live_claims
+
+    def after_model_change(self, form, model, is_created):
+        model.live_claims = Project.select(Project.live_claims).where(Project.id == model.id).scalar()
+        super().after_model_change(form, model, is_created)
+
+
+class ProgressReportRulesMixin:
+    """Progress hangs off a confirmed claim, whoever records it."""
+
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        if not ok or "claim" not in form:
+            return ok
+        claim, current = form.claim.data, getattr(form, "_obj", None)
+        if claim is not None and (current is None or current.claim_id != claim.id) \
+                and claim.status != ClaimStatus.CONFIRMED:
+            form.claim.errors = list(form.claim.errors) + ["只有已确认的认领可以汇报进展"]
+            ok = False
+        return ok
