@@ -40,12 +40,12 @@ class WorkOrderMovesMixin:
         for index, flt in enumerate(self._filters or []):
             column = getattr(flt, "column", None)
             if getattr(column, "name", None) == column_name and flt.__class__.__name__ in ("ChoiceEqualFilter", "OverdueFilter", "RelatedEqualFilter"):
-                return url_for(".index_view", **{f"flt0_{self.get_filter_arg(index, flt)}": value})
+                return url_for(f"{self.endpoint}.index_view", **{f"flt0_{self.get_filter_arg(index, flt)}": value})
         return None
 
     def quick_views(self):
         """Tabs over the list: by state, and overdue."""
-        tabs = [("全部", url_for(".index_view"))]
+        tabs = [("全部", url_for(f"{self.endpoint}.index_view"))]
         for code, label in OrderStatus.choices:
             tabs.append((label, self._filter_url("status", code)))
         tabs.append(("超期未办结", self._filter_url("due_at", "1")))
@@ -60,9 +60,9 @@ class WorkOrderMovesMixin:
     def _safe_next(self):
         target = request.form.get("next") or request.args.get("next") or ""
         parts = urlsplit(target)
-        if target and not parts.scheme and not parts.netloc and parts.path.startswith(url_for(".index_view")):
+        if target and not parts.scheme and not parts.netloc and parts.path.startswith(url_for(f"{self.endpoint}.index_view")):
             return target
-        return url_for(".index_view")
+        return url_for(f"{self.endpoint}.index_view")
 
     @expose("/move/<int:order_id>", methods=["GET", "POST"])
     def move_view(self, order_id):

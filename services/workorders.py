@@ -40,7 +40,7 @@ def allowed_actions(order):
 
 def _guard(order, action):
     if action == "redo" and order.rating != Rating.UNSATISFIED:
-        return "只有评价为“不满意”的工单才能启动二次办理"
+        return "工单已关闭（已评价），不能二次办理：只有评价为“不满意”的工单才能启动二次办理"
     return None
 
 
