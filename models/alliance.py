@@ -49,4 +49,4 @@ class MemberUnit(TimestampedModel):
         verbose_name = "成员单位"
         public_fields = ("id", "name", "kind", "address", "grid", "joined_on", "intro")
         api = dict(path="units", visible={"status": UnitStatus.ACTIVE}, filters=("kind", "grid"),
-                   sorts=("name", "joined_on", "id"), default_sort="name")
+                   sorts=("name", "id"), default_sort="name")

@@ -48,7 +48,7 @@ class Event(TimestampedModel):
         api = dict(path="events", visible={"published": True},
                    filters=("category", "status", "organiser",
                             ("date_from", "starts_at", ">="), ("date_to", "starts_at", "<=")),
-                   sorts=("starts_at", "title", "id"), default_sort="starts_at")
+                   sorts=("starts_at", "created_at", "id"), default_sort="starts_at")
 
     CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "location", "description", "status")
 
@@ -66,6 +66,10 @@ class Event(TimestampedModel):
     @property
     def is_cancelled(self):
         return self.status == EventStatus.CANCELLED
+
+
+# Calendar, feeds and the home page's upcoming count (migration 003).
+Event.add_index(Event.published, Event.starts_at, Event.status)
 
 
 class SignupStatus(Choices):

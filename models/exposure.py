@@ -104,7 +104,9 @@ def _build(model, spec):
         filters[param] = Filter(param, field(name), op)
     sorts = tuple(spec.get("sorts", ("id",)))
     for name in sorts:
-        field(name)
+        # a sort must walk an index, or a big table is sorted on every page
+        if not (field(name).index or field(name).unique or field(name).primary_key):
+            raise DeclarationError(f"{model.__name__}: sort field {name!r} has no index")
     default_sort = spec.get("default_sort", sorts[0])
     if default_sort.lstrip("-") not in sorts:
         raise DeclarationError(f"{model.__name__}: default_sort {default_sort!r} is not in sorts")

@@ -38,7 +38,7 @@ class Project(TimestampedModel):
     # Live (待审核 + 已确认) claims. Kept by services.claims in the same transaction as
     # the claim; the CHECK makes overbooking impossible even under concurrent requests.
     live_claims = BoundedIntegerField(default=0, min_value=0, verbose_name="已占名额")
-    deadline = DateField(null=True, verbose_name="认领截止日期")
+    deadline = DateField(null=True, index=True, verbose_name="认领截止日期")
     published = BooleanField(default=False, index=True, verbose_name="已发布")
     status = CharField(max_length=20, choices=ProjectStatus.choices, default=ProjectStatus.DRAFT, index=True, verbose_name="项目状态")
     progress = BoundedIntegerField(default=0, min_value=0, max_value=100, verbose_name="进度(%)")
@@ -51,12 +51,16 @@ class Project(TimestampedModel):
         api = dict(path="projects",
                    visible={"published": True, "status": tuple(ProjectStatus.codes()[1:])},  # not drafts
                    filters=("line", "category", "grid", "status"),
-                   sorts=("created_at", "deadline", "title", "progress", "id"), default_sort="-created_at",
+                   sorts=("created_at", "deadline", "id"), default_sort="-created_at",
                    computed={"slots_left": ("integer", "剩余名额")})
 
     @property
     def slots_left(self):
         return max(self.slots - self.live_claims, 0)
+
+
+# The home page's open / claimed / done counts (migration 003).
+Project.add_index(Project.published, Project.status)
 
 
 class ClaimStatus(Choices):

@@ -16,7 +16,7 @@ class VolunteerTeam(TimestampedModel):
     class Meta:
         verbose_name = "志愿服务队"
         public_fields = ("id", "name", "leader", "founded_on", "intro")
-        api = dict(path="teams", sorts=("name", "founded_on", "id"), default_sort="name")
+        api = dict(path="teams", sorts=("name", "id"), default_sort="name")
 
 
 class VolunteerStatus(Choices):

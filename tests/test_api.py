@@ -151,11 +151,11 @@ def test_unknown_filter_or_sort_is_a_400_naming_it(client, world):
 def test_paging_follows_next_to_the_end(client, world):
     for i in range(23):
         factories.make_project(title=f"分页项目{i:02d}", slots=2)
-    url, seen, pages = "/api/v1/projects?status=open&per_page=10&sort=title", [], 0
+    url, seen, pages = "/api/v1/projects?status=open&per_page=10&sort=id", [], 0
     while url:
         body = client.get(url).get_json()
         assert body["total"] == 25 and body["per_page"] == 10
-        seen += [i["title"] for i in body["items"]]
+        seen += [i["id"] for i in body["items"]]
         url, pages = body["next"], pages + 1
         assert url is None or url.startswith("http://localhost/api/v1/projects?")
     assert pages == 3 and len(seen) == 25 == len(set(seen)) and seen == sorted(seen)
@@ -433,10 +433,10 @@ def test_a_new_declaration_is_a_new_endpoint(app):
     from api.blueprint import generated_operations
     from api.openapi import entity_schema
     from models.base import BaseModel
-    from models.exposure import exposure_of
+    from models.exposure import DeclarationError, exposure_of
 
     class Notice(BaseModel):
-        title = CharField(max_length=80, verbose_name="公告标题")
+        title = CharField(max_length=80, index=True, verbose_name="公告标题")
         secret = CharField(verbose_name="内部备注")
 
         class Meta:
@@ -449,6 +449,11 @@ def test_a_new_declaration_is_a_new_endpoint(app):
     assert set(schema["properties"]) == {"id", "title"} and schema["properties"]["title"]["maxLength"] == 80
     ops = generated_operations()
     assert all(op.exposure.path != "notices" for op in ops)  # not in ALL_MODELS: not routed
+
+    # a sort the database cannot serve from an index is refused at declaration time
+    Notice._meta.api = dict(path="notices", sorts=("secret",))
+    with pytest.raises(DeclarationError, match="secret"):
+        exposure_of(Notice)
 
 
 def test_docs_page_is_local_and_readable(client):
@@ -465,7 +470,8 @@ def test_docs_page_is_local_and_readable(client):
 # --- constant queries per page ----------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/projects", "/api/v1/units"])
-def test_list_queries_do_not_grow_with_rows(client, world, monkeypatch, path):
+def test_list_queries_do_not_grow_with_rows(app, client, world, monkeypatch, path):
+    app.config["API_COUNT_CACHE_SECONDS"] = 0  # the worst case: the count runs every time
     def count_queries():
         executed = []
         original = db.obj.execute_sql
@@ -488,3 +494,17 @@ def test_list_queries_do_not_grow_with_rows(client, world, monkeypatch, path):
     big_queries, big_rows = count_queries()
     assert big_rows >= small_rows + 60
     assert big_queries == small_queries <= 3
+
+
+def test_cached_total_never_hides_rows(app, client, world):
+    """Totals are cached for a few seconds; items and ``next`` are always read live."""
+    app.config["API_COUNT_CACHE_SECONDS"] = 60
+    first = client.get("/api/v1/projects?per_page=2").get_json()
+    assert first["total"] == 2 and first["next"] is None
+    for i in range(3):
+        factories.make_project(title=f"新项目{i}")
+    again = client.get("/api/v1/projects?per_page=2").get_json()
+    assert again["next"] is not None and again["total"] >= 3  # never fewer than the rows seen
+    assert client.get("/api/v1/projects?per_page=2&status=open").get_json()["total"] == 5  # other filter: fresh
+    app.config["API_COUNT_CACHE_SECONDS"] = 0
+    assert client.get("/api/v1/projects?per_page=2").get_json()["total"] == 5

@@ -58,7 +58,7 @@ def test_script_lists_next_month_pages_projects_claims_and_withdraws(app, databa
                                                "sort": "starts_at"}).json()
         assert [e["title"] for e in events["items"]] == ["下月活动0", "下月活动9", "下月活动20"]
 
-        page = api.call("listProjects", query={"status": "open", "per_page": 5, "sort": "title"}).json()
+        page = api.call("listProjects", query={"status": "open", "per_page": 5, "sort": "id"}).json()
         titles = []
         while True:
             titles += [p["title"] for p in page["items"]]
@@ -68,7 +68,7 @@ def test_script_lists_next_month_pages_projects_claims_and_withdraws(app, databa
         assert titles == [f"开放项目{i:02d}" for i in range(12)]
 
         unit_api = SpecClient(origin, token=plaintext)
-        target = api.call("listProjects", query={"status": "open", "per_page": 1, "sort": "title"}).json()["items"][0]
+        target = api.call("listProjects", query={"status": "open", "per_page": 1, "sort": "id"}).json()["items"][0]
         claim = unit_api.call("createClaim", body={"project_id": target["id"], "plan": "脚本认领：每周服务一次"})
         assert claim.status_code == 201 and claim.json()["status"] == "pending"
         mine = unit_api.call("listClaims").json()
