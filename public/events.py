@@ -135,7 +135,8 @@ def _month_grid(year, month, category, today):
     rows = (_listing_query(category)
             .where(Event.starts_at < end, Event.starts_at >= first - dt.timedelta(days=SPAN_LOOKBACK_DAYS),
                    Event.ends_at > first)
-            .order_by(Event.starts_at, Event.id).limit(MONTH_MAX_EVENTS))
+            .order_by(Event.starts_at, Event.id).limit(MONTH_MAX_EVENTS)
+            .namedtuples())  # plain rows: a busy month holds hundreds
     by_day = {}
     for event in rows:
         last_moment = event.ends_at - dt.timedelta(microseconds=1)  # ends at 00:00 → previous day
