@@ -1,11 +1,15 @@
 """The alliance's figures, in a handful of aggregate queries."""
 from peewee import fn
 
-from models import (Event, EventStatus, MemberUnit, PointsEntry, Project, ProjectStatus,
+from models import (EntryKind, Event, EventStatus, MemberUnit, PointsEntry, Project, ProjectStatus,
                     UnitKind, UnitStatus, Volunteer, VolunteerStatus, VolunteerTeam, now)
 from models.exposure import exposure_of
 
 from .resources import visible_conditions
+
+# Hours served: service, honour hours and their corrections (as on the home page,
+# public/home.py); exchanges and expiries move points only.
+HOUR_KINDS = (EntryKind.EARNED, EntryKind.HONOUR, EntryKind.CORRECTED)
 
 STATS_SCHEMA = {
     "type": "object",
@@ -39,7 +43,8 @@ def alliance_figures():
     upcoming = (Event.select().where(*visible_conditions(exposure_of(Event)),
                                      Event.status == EventStatus.SCHEDULED, Event.starts_at >= now())
                 .count())
-    hours = PointsEntry.select(fn.COALESCE(fn.SUM(PointsEntry.hours), 0)).scalar()
+    hours = (PointsEntry.select(fn.COALESCE(fn.SUM(PointsEntry.hours), 0))
+             .where(PointsEntry.kind.in_(HOUR_KINDS)).scalar())
     return {
         "units": sum(units_by_kind.values()),
         "units_by_kind": {code: units_by_kind.get(code, 0) for code in UnitKind.codes()},
