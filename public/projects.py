@@ -77,6 +77,8 @@ def unit_required(view):
             return redirect(url_for("auth.login", next=_back_path()))
         if not can(current_user, "claims.own"):
             fail(403, "该页面仅供成员单位账号使用。")
+        if current_user.unit is None:
+            fail(403, "该账号尚未关联成员单位，请联系社区工作人员。")
         return view(*args, **kwargs)
     return wrapped
 

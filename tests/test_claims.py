@@ -168,6 +168,17 @@ def test_staff_get_403_on_unit_pages(client, auth, role):
     assert Claim.select().count() == 1
 
 
+def test_unit_account_without_a_unit_gets_403(client, auth):
+    user = auth.as_role(Role.UNIT)
+    from models import User
+
+    User.update(unit=None).where(User.id == user.id).execute()
+    response = client.get("/my/claims")
+    assert response.status_code == 403 and "尚未关联成员单位" in response.get_data(as_text=True)
+    assert claim_via_page(client, f.make_project()).status_code == 403
+    assert Claim.select().count() == 0
+
+
 def test_units_never_see_each_others_claims(client, auth):
     project = f.make_project(slots=3)
     other_unit = f.make_unit(name="别的单位")
