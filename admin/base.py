@@ -15,6 +15,7 @@ import datetime as dt
 import decimal
 import io
 import tempfile
+import uuid
 from urllib.parse import quote
 
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -29,7 +30,7 @@ from flask_admin.form import BaseForm
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, DecimalField,
+from peewee import (JOIN, BooleanField, PostgresqlDatabase, CharField, DateField, DateTimeField, DecimalField,
                     DoesNotExist, FloatField, ForeignKeyField, IntegerField, IntegrityError,
                     TextField)
 from wtforms import validators
@@ -170,6 +171,27 @@ class RelatedLikeFilter(pw_filters.BasePeeweeFilter):
         return lazy_gettext("contains")
 
 
+class Required:
+    """A value is needed; a value that did not parse keeps its own message."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        if field.process_errors:
+            raise validators.StopValidation()
+        if field.data is None or isinstance(field.data, str) and not field.data.strip():
+            field.errors[:] = []
+            raise validators.StopValidation("此项为必填项")
+
+
+class StopOnParseError:
+    """After "不是有效的整数", range and length checks add nothing."""
+
+    def __call__(self, form, field):
+        if field.process_errors:
+            raise validators.StopValidation()
+
+
 SMALL_RELATED = {"grid", "member_unit", "volunteer_team", "account"}
 
 
@@ -289,9 +311,11 @@ class SecureModelView(ModelView):
             alias = self._alias_for(path)
             _, parent, on_field, attr = self._joins[path]
             rel_model = alias.model
-            selected.append(getattr(alias, rel_model._meta.primary_key.name))
-            label = display_field(rel_model)
-            selected.append(getattr(alias, label.name))
+            if has_display_name(rel_model):
+                selected.append(getattr(alias, rel_model._meta.primary_key.name))
+                selected.append(getattr(alias, display_field(rel_model).name))
+            else:  # named by its __str__: load the whole row
+                selected.extend(getattr(alias, f.name) for f in rel_model._meta.sorted_fields)
             for extra in getattr(rel_model._meta, "label_joins", ()):
                 selected.append(getattr(alias, extra))
             query = query.join_from(parent, alias, JOIN.LEFT_OUTER,
@@ -512,6 +536,14 @@ class SecureModelView(ModelView):
             unbound = getattr(form_class, field.name, None)
             if unbound is None or not hasattr(unbound, "kwargs"):
                 continue
+            # wtf-peewee's ValueRequired wipes a parse error ("不是有效的日期时间值") and says
+            # "required" instead; keep the real reason and stop at it
+            chain = [Required() if type(v).__name__ == "ValueRequired" else v
+                     for v in unbound.kwargs.get("validators") or []]
+            gate = next((i + 1 for i, v in enumerate(chain)
+                         if isinstance(v, (Required, validators.Optional))), 0)
+            chain.insert(gate, StopOnParseError())
+            unbound.kwargs["validators"] = chain
             extra = []
             if isinstance(field, PhoneField):
                 extra.append(validators.Regexp(PHONE_RE, message="请输入有效的手机号（11位）或座机号（区号-号码）"))
@@ -519,10 +551,6 @@ class SecureModelView(ModelView):
                 extra.append(validators.NumberRange(
                     min=field.min_value, max=field.max_value,
                     message=_range_message(field.min_value, field.max_value)))
-            if isinstance(field, CharField) and not field.null and not field.choices:
-                extra.append(validators.DataRequired(message="此项为必填项"))
-            if isinstance(field, TextField) and not field.null:
-                extra.append(validators.DataRequired(message="此项为必填项"))
             if extra:
                 unbound.kwargs["validators"] = list(unbound.kwargs.get("validators") or []) + extra
         return form_class
@@ -682,55 +710,100 @@ class SecureModelView(ModelView):
         stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
         return f"{self.model._meta.table_name}_{stamp}.{export_type}"
 
-    def _export_rows(self):
+    def _export_rows(self, columns):
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         _count, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc,
                                       view_args.search, view_args.filters,
                                       execute=False, page_size=self.export_max_rows or 0)
-        columns = self._export_columns
+        getters = [self._export_getter(name) for name, _ in columns]
         yield [str(label) for _, label in columns]
-        for row in query.iterator():
-            yield [self._export_cell(row, name) for name, _ in columns]
+        for row in stream_rows(query):
+            yield [_export_cell(get(row)) for get in getters]
 
-    def _export_cell(self, row, name):
-        value = self.get_export_value(row, name)
-        if isinstance(value, Markup):
-            value = str(value)
-        if isinstance(value, decimal.Decimal):
-            value = float(value)
-        if value is None:
-            value = ""
-        if not isinstance(value, (int, float, str)):
-            value = str(value)
-        return neutralise(value)
+    def _export_getter(self, name):
+        """``row -> value`` for one export column, resolved once per export, not per cell."""
+        formatters = {**(self.column_formatters or {}), **(self.column_formatters_export or {})}
+        field = self._field_for_path(name) if isinstance(name, str) else None
+        if field is None or name in formatters:
+            return lambda row: self.get_export_value(row, name)
+        parts = name.split(".")
+
+        def value_of(row):
+            for part in parts:
+                if row is None:
+                    return None
+                row = getattr(row, part)
+            return row
+
+        if field.choices:
+            labels = dict(field.choices)
+            return lambda row: labels.get(value_of(row), value_of(row))
+        if isinstance(field, ForeignKeyField):
+            return lambda row: record_label(value_of(row))
+        return value_of
 
     def get_export_value(self, model, name):
         field = self._field_for_path(name) if isinstance(name, str) else None
         if field is not None and (field.choices or isinstance(field, ForeignKeyField)):
             return self._get_list_value(None, model, name, {}, {})
-        value = self._path_value(model, name) if isinstance(name, str) else None
-        if isinstance(value, bool):
-            return "是" if value else "否"
-        if isinstance(value, dt.datetime):
-            return value.strftime("%Y-%m-%d %H:%M")
-        return value
+        if field is None:
+            return super().get_export_value(model, name)
+        return self._path_value(model, name)
 
     @expose("/export/<export_type>/")
     def export(self, export_type):
         if not self.can_export or export_type not in self.export_types:
             abort(404)
-        self._export_columns = self.get_export_columns()
+        columns = self.get_export_columns()
         filename = self.get_export_name(export_type)
         title = f"{self.model._meta.verbose_name}_{dt.datetime.now():%Y%m%d}.{export_type}"
         disposition = f"attachment; filename={filename}; filename*=UTF-8''{quote(title)}"
         if export_type == "csv":
-            return Response(stream_with_context(_csv_stream(self._export_rows())),
+            return Response(stream_with_context(_csv_stream(self._export_rows(columns))),
                             headers={"Content-Disposition": disposition},
                             mimetype="text/csv", content_type="text/csv; charset=utf-8")
-        return Response(_xlsx_stream(self._export_rows(), self.model._meta.verbose_name),
+        return Response(_xlsx_stream(self._export_rows(columns), self.model._meta.verbose_name),
                         headers={"Content-Disposition": disposition},
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _export_cell(value):
+    """A CSV/XLSX cell: plain text or a number, never a live formula."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if value is None:
+        return ""
+    if not isinstance(value, (int, float, str)) or isinstance(value, Markup):
+        value = str(value)
+    return neutralise(value)
+
+
+def stream_rows(query, batch=1000):
+    """The query's model rows, never all in memory at once.
+
+    SQLite's cursor is lazy already. psycopg2's ordinary cursor copies the whole result
+    into the client, so on PostgreSQL a named (server-side) cursor fetches ``batch`` rows at
+    a time. peewee runs psycopg2 in autocommit, where a named cursor must be WITH HOLD (the
+    server keeps the result; the app holds one batch).
+    """
+    database = db.obj
+    if not isinstance(database, PostgresqlDatabase):
+        yield from query.iterator()
+        return
+    from playhouse.postgres_ext import FetchManyCursor
+
+    sql, params = query.sql()
+    cursor = database.connection().cursor(name=f"export_{uuid.uuid4().hex}", withhold=True)
+    try:
+        cursor.execute(sql, params)
+        yield from query._get_cursor_wrapper(FetchManyCursor(cursor, batch)).iterator()
+    finally:
+        cursor.close()
 
 
 def _changes(before, after):

@@ -1,10 +1,13 @@
 """Helpers shared by the admin tests: a populated alliance, what a page shows, SQL counting."""
 import contextlib
+import functools
 import re
 from html import unescape
 
 from admin.views import REGISTRY
-from models import Role, db
+from werkzeug.security import generate_password_hash
+
+from models import Role, User, db
 from services import audit
 
 from . import factories as f
@@ -18,6 +21,26 @@ _HIDDEN = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
 _SHOWN_ATTRS = re.compile(r'\b(?:title|placeholder|data-placeholder|alt)="([^"]*)"'
                           r'|<(?:input|button)\b[^>]*\btype="(?:submit|button|reset)"[^>]*\bvalue="([^"]*)"',
                           re.I)
+
+
+def field_errors(html):
+    """{field name: [messages]} shown next to the fields of an admin form."""
+    out = {}
+    for group in re.split(r'<div class="form-group', html)[1:]:
+        name = re.search(r'\bfor="([^"]+)"', group)
+        feedback = re.search(r'class="invalid-feedback">(.*?)</div>', group, re.S)
+        if name and feedback:
+            out[name.group(1)] = [unescape(m).strip() for m in re.findall(r"<li>(.*?)</li>", feedback.group(1), re.S)]
+    return out
+
+
+def flashes(html):
+    return [" ".join(_TAGS.sub(" ", unescape(m)).replace("×", "").split())
+            for m in re.findall(r'<div class="alert[^"]*">(.*?)</div>', html, re.S)]
+
+
+def csrf_token(html):
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
 def visible_text(html):
@@ -68,10 +91,16 @@ def populate(copies=2):
         signup = keep(f.make_signup(event=event, volunteer=volunteer))
         keep(f.make_points_entry(volunteer=volunteer, event=event, signup=signup, organiser=unit))
         keep(f.make_work_order(grid=grid, assignee_unit=unit, assignee_volunteer=volunteer))
-        user = keep(f.make_user(role=Role.UNIT, unit=unit, display_name="单位联络员"))
+        user = keep(User.create(username=f"unit_user{f._n()}", role=Role.UNIT, unit=unit,
+                                display_name="单位联络员", password_hash=_fast_hash()))
         keep(f.make_api_token(user=user))
         keep(audit.record("create", unit, changes={"name": unit.name}, user=user))
     return out
+
+
+@functools.cache
+def _fast_hash():
+    return generate_password_hash(f.PASSWORD, method="pbkdf2:sha256:1000")
 
 
 def related_name(record, path):
