@@ -209,10 +209,11 @@ def test_list_query_count_is_constant(client):
     """One page costs the same few queries whether it shows 1 project or 20."""
     grid = f.make_grid()
     f.make_project(grid=grid)
+    client.get("/projects")  # the category list is then cached for a minute
     with count_queries() as one:
         assert client.get("/projects").status_code == 200
     for _ in range(30):
         f.make_project(grid=grid)
     with count_queries() as many:
         assert client.get("/projects").status_code == 200
-    assert len(many) == len(one) <= 6
+    assert len(many) == len(one) <= 4  # grids, count, one page (+ the user when logged in)
