@@ -1,7 +1,9 @@
 """The public home page: the alliance's live figures and the next events."""
 import datetime as dt
+import threading
+import time
 
-from flask import render_template
+from flask import current_app, render_template
 from peewee import Select, fn
 
 from models import (EntryKind, Event, EventCategory, EventStatus, MemberUnit, PointsEntry, Project,
@@ -48,8 +50,33 @@ def upcoming_events(at=None, limit=UPCOMING_SHOWN):
                 .order_by(Event.starts_at, Event.id).limit(limit))
 
 
+class _FiguresCache:
+    """The figures, kept per worker for ``HOME_FIGURES_TTL`` seconds (default 10).
+
+    The counts are index-only (migration 003) but still walk every upcoming event and
+    every project; at 100k rows that is tens of milliseconds per request, so the most
+    visited page reuses them briefly. 0 turns the cache off."""
+
+    def __init__(self):
+        self.value, self.expires = None, 0.0
+        self.lock = threading.Lock()
+
+    def get(self, ttl, compute):
+        if ttl <= 0:
+            return compute()
+        with self.lock:
+            if self.value is not None and time.monotonic() < self.expires:
+                return self.value
+        value = compute()
+        with self.lock:
+            self.value, self.expires = value, time.monotonic() + ttl
+        return value
+
+
 def home():
     at = now()
-    return render_template("public/home.html", figures=alliance_figures(at),
+    cache = current_app.extensions.setdefault("home_figures_cache", _FiguresCache())
+    figures = cache.get(current_app.config.get("HOME_FIGURES_TTL", 10), lambda: alliance_figures(at))
+    return render_template("public/home.html", figures=figures,
                            upcoming=upcoming_events(at), category_label=EventCategory.label,
                            EventStatus=EventStatus)

@@ -50,7 +50,8 @@ def day_cell(html, day):
 
 # --- home ------------------------------------------------------------------------------
 
-def test_home_shows_live_figures_in_one_query(client):
+def test_home_shows_live_figures_in_one_query(app, client):
+    app.config["HOME_FIGURES_TTL"] = 0  # every request computes them
     with count_queries() as few:
         page(client, "/")
     f.make_unit(); f.make_unit(); f.make_unit(status=UnitStatus.WITHDRAWN)
@@ -74,6 +75,18 @@ def test_home_shows_live_figures_in_one_query(client):
     figures = {label: int(value) for value, label in pairs}
     assert figures == {"成员单位": 2, "待认领项目": 2, "已认领项目": 2, "已完成项目": 1,
                        "即将举办的活动": 2, "志愿者": 1, "累计服务时长（小时）": 12}
+
+
+def test_home_figures_are_reused_for_a_few_seconds(app, client):
+    f.make_unit()
+    page(client, "/")
+    f.make_unit()
+    with count_queries() as cached:
+        html = page(client, "/")
+    assert '<span class="value">1</span><span class="label">成员单位' in html
+    assert not [q for q in cached if "member_unit" in q]
+    app.config["HOME_FIGURES_TTL"] = 0
+    assert '<span class="value">2</span><span class="label">成员单位' in page(client, "/")
 
 
 def test_home_lists_only_published_upcoming_events(client):
