@@ -222,7 +222,10 @@ def parse_sort(exposure):
         fail(400, f"不支持按“{clean_text(name[:50], '排序字段')}”排序，可用的排序字段：{allowed}（前加 - 表示倒序）")
     field = exposure.model._meta.fields[name]
     desc = raw.startswith("-")
-    order = [field.desc(nulls="LAST") if desc else field.asc(nulls="LAST")]
+    if field.null:  # the same place for NULLs on both databases (costs a sort)
+        order = [field.desc(nulls="LAST") if desc else field.asc(nulls="LAST")]
+    else:  # plain order: walks the index on SQLite and PostgreSQL alike
+        order = [field.desc() if desc else field.asc()]
     pk = exposure.model._meta.primary_key
     if field is not pk:
         order.append(pk.desc() if desc else pk.asc())
