@@ -1,8 +1,10 @@
 """Every generated admin screen renders, in Chinese, with related records shown by name."""
+import re
+
 import pytest
 from peewee import ForeignKeyField
 
-from admin.views import REGISTRY
+from admin.views import REGISTRY, ClaimView
 
 from .adminkit import details_rows, english_ui_words, populate, related_name, role_for, visible_text
 
@@ -112,3 +114,16 @@ def test_filters_and_choices_are_labelled_in_chinese(client, auth):
     unit = records["member_unit"][0]
     # the filter drop-down offers units by name
     assert unit.name.encode("unicode_escape").decode() in html or unit.name in html
+
+
+def test_sorting_by_a_related_column_orders_by_its_name(client, auth):
+    from . import factories as f
+
+    for name in ("乙单位", "甲单位", "丙单位"):
+        f.make_claim(unit=f.make_unit(name=name))
+    auth.as_role("clerk")
+    column = list(ClaimView.column_list).index("unit")
+    for desc, expected in (("0", sorted), ("1", lambda xs: sorted(xs, reverse=True))):
+        html = _get(client, f"/admin/claim/?sort={column}&desc={desc}")
+        shown = [n for n in re.findall(r"(甲单位|乙单位|丙单位)", visible_text(html).split("审核时间", 1)[1])]
+        assert shown == expected(shown) and len(shown) == 3, shown

@@ -383,7 +383,8 @@ def test_xlsx_export_memory_does_not_grow_with_rows(client, auth):
     size_large, peak_large = _traced_export(client, "xlsx")
     assert size_large > 2.5 * size_small
     assert peak_large < EXPORT_PEAK_BOUND
-    assert peak_large < peak_small * 1.25 + 256 * 1024, (peak_small, peak_large)
+    # holding 2,000 more rows would add ~4 MB (≈2 KB a row); one fetch batch may be in flight
+    assert peak_large < peak_small + 1024 * 1024, (peak_small, peak_large)
 
 
 # --- bad input on forms ------------------------------------------------------------------
