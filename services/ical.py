@@ -12,9 +12,9 @@ The whole-calendar and per-category feeds are bounded so they stay small and fas
 any number of events: events starting from ``FEED_PAST_DAYS`` ago to ``FEED_FUTURE_DAYS``
 ahead, at most ``FEED_MAX_EVENTS`` of them (upcoming ones first, then the most recent
 past ones). Both queries are range scans on the ``starts_at`` index with a LIMIT. A feed
-is rebuilt only when a cheap fingerprint of its window (count, newest change, sum of
-SEQUENCE) changes; otherwise the bytes cached in the worker are served, and the
-fingerprint doubles as the ETag for conditional requests.
+is rebuilt only when a fingerprint of its rows (id, last change and SEQUENCE of each,
+read with the same bounded queries) changes; otherwise the bytes cached in the worker
+are served, and the fingerprint doubles as the ETag for conditional requests.
 """
 import datetime as dt
 import hashlib
@@ -23,7 +23,7 @@ from collections import OrderedDict
 
 import icalendar
 from flask import current_app, url_for
-from peewee import JOIN, fn
+from peewee import JOIN
 
 from models import SHANGHAI, Event, EventCategory, EventStatus, MemberUnit, now
 
@@ -71,10 +71,10 @@ def _window(category=None, at=None):
     return at, clauses
 
 
-def feed_events(category=None, at=None):
-    """The events a feed holds: bounded window, upcoming first, sorted by start."""
+def _bounded(query, category=None, at=None):
+    """``query`` limited to what a feed holds: the window, upcoming first, sorted by start."""
     at, clauses = _window(category, at)
-    base = _event_query().where(*clauses)
+    base = query.where(*clauses)
     upcoming = list(base.where(Event.starts_at >= at).order_by(Event.starts_at, Event.id)
                     .limit(FEED_MAX_EVENTS))
     past = []
@@ -84,15 +84,24 @@ def feed_events(category=None, at=None):
     return list(reversed(past)) + upcoming
 
 
+def feed_events(category=None, at=None):
+    """The events a feed holds, with their organiser's name."""
+    return _bounded(_event_query(), category, at)
+
+
 def fingerprint(category=None, at=None):
-    """A short hash that changes whenever the feed's content would."""
-    at, clauses = _window(category, at)
-    row = (Event.select(fn.COUNT(Event.id), fn.MAX(Event.updated_at), fn.SUM(Event.sequence),
-                        fn.MAX(Event.id))
-           .where(*clauses).tuples().get())
-    # the window moves with the clock: include the hour so it slides at least hourly
-    key = f"{category}|{at:%Y%m%d%H}|{uid_domain()}|" + "|".join(str(v) for v in row)
-    return hashlib.sha1(key.encode()).hexdigest()[:20]
+    """A short hash of exactly the feed's rows (id, last change, SEQUENCE).
+
+    Reads the same bounded rows as the feed (at most FEED_MAX_EVENTS, three small
+    columns), so it costs the same whatever the table size. An organiser renamed without
+    any change to the event shows within the hour (the hour is part of the key).
+    """
+    at = at or now()
+    rows = _bounded(Event.select(Event.id, Event.updated_at, Event.sequence).tuples(), category, at)
+    digest = hashlib.sha1(f"{category}|{at:%Y%m%d%H}|{uid_domain()}".encode())
+    for row in rows:
+        digest.update(("|%s,%s,%s" % row).encode())
+    return digest.hexdigest()[:20]
 
 
 def _text(value):
@@ -184,8 +193,9 @@ class FeedCache:
 def feed(category=None):
     """(body bytes, etag) of the whole-calendar or one category's feed."""
     cache = current_app.extensions.setdefault("ical_feed_cache", FeedCache())
-    etag = fingerprint(category)
+    at = now()
+    etag = fingerprint(category, at)
     community = current_app.config["COMMUNITY_NAME"]
     name = f"{community}活动日历" + (f"·{EventCategory.label(category)}" if category else "")
-    body = cache.get_or_build((category, etag), lambda: build_calendar(feed_events(category), name))
+    body = cache.get_or_build((category, etag), lambda: build_calendar(feed_events(category, at), name))
     return body, etag
