@@ -8,11 +8,11 @@ import secrets
 from pathlib import Path
 
 import click
-from flask import Flask, g, render_template, request
+from flask import Flask, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from models import ALL_MODELS, Role, User, db
+from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
 
 LOCALE = "zh_Hans_CN"

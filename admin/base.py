@@ -141,21 +141,37 @@ class LazyOptions:
         return iter([(str(pk), str(name)) for pk, name in query])
 
 
-class RelatedEqualFilter(pw_filters.FilterEqual):
-    """Pick a related record from a drop-down (small related tables only)."""
+def parse_ids(raw, limit=500):
+    """Record ids from a bulk action or a query string (``1,2,3`` or repeated values):
+    digits only, de-duplicated, at most ``limit``."""
+    out = []
+    for chunk in raw:
+        for part in str(chunk).split(","):
+            part = part.strip()
+            if part.isdigit() and len(part) < 10 and int(part) not in out:
+                out.append(int(part))
+    return out[:limit]
 
-    def __init__(self, column, name, rel_model):
-        self.rel_model = rel_model
-        super().__init__(column, name, options=LazyOptions(rel_model))
+
+class IdEqualFilter(pw_filters.FilterEqual):
+    """Equality on an id column; anything but a plain number is an invalid value."""
 
     def validate(self, value):
-        return value.isdigit() and len(value) < 12
+        return value.isdigit() and len(value) < 10
 
     def clean(self, value):
         return int(value)
 
     def operation(self):
         return lazy_gettext("equals")
+
+
+class RelatedEqualFilter(IdEqualFilter):
+    """Pick a related record from a drop-down (small related tables only)."""
+
+    def __init__(self, column, name, rel_model):
+        self.rel_model = rel_model
+        super().__init__(column, name, options=LazyOptions(rel_model))
 
 
 class RelatedLikeFilter(pw_filters.BasePeeweeFilter):
@@ -681,7 +697,7 @@ class SecureModelView(ModelView):
 
     @action("delete", lazy_gettext("Delete"), lazy_gettext("Are you sure you want to delete selected records?"))
     def action_delete(self, ids):
-        pks = [int(i) for i in ids if str(i).isdigit()]
+        pks = parse_ids(ids, limit=10000)
         rows = list(self.model.select().where(self.model._meta.primary_key.in_(pks)))
         refusals = [r for r in (self.delete_refusal(m) for m in rows) if r]
         if refusals:

@@ -9,7 +9,7 @@ from flask_login import current_user
 from peewee import JOIN
 
 from auth.permissions import can
-from models import EntryKind, Event, EventStatus, PointsEntry, Signup, SignupStatus, Volunteer, VolunteerTeam, now
+from models import EntryKind, Event, EventStatus, PointsEntry, SignupStatus, Volunteer, VolunteerTeam, now
 from services import attendance, points
 from services.errors import ServiceError
 

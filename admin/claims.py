@@ -19,7 +19,7 @@ from models import Claim, ClaimStatus, MemberUnit, ProgressReport, Project, Proj
 from services import claims
 from services.errors import ServiceError
 
-from .base import AdminForm
+from .base import AdminForm, parse_ids
 
 MAX_BATCH = 200
 
@@ -38,15 +38,7 @@ class ReviewForm(AdminForm):
 
 
 def _ids(raw):
-    """Claim ids from ``1,2,3`` or repeated parameters: digits only, at most MAX_BATCH."""
-    values = []
-    for chunk in raw:
-        values.extend(part.strip() for part in str(chunk).split(","))
-    out = []
-    for value in values:
-        if value.isdigit() and len(value) < 10 and int(value) not in out:
-            out.append(int(value))
-    return out[:MAX_BATCH]
+    return parse_ids(raw, MAX_BATCH)
 
 
 class ClaimReviewMixin:

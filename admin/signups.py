@@ -8,8 +8,6 @@ are never deleted (deleting a registered one would free a place without promotio
 """
 from flask import current_app, flash, url_for
 from flask_admin.actions import action
-from flask_admin.contrib.peewee import filters as pw_filters
-from flask_admin.babel import lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import StringField
@@ -19,22 +17,13 @@ from models import Signup, SignupStatus
 from services import signups
 from services.errors import ServiceError
 
-from .base import AdminForm
+from .base import AdminForm, IdEqualFilter, parse_ids
 
 MAX_BATCH = 500
 
 
-class EventIdFilter(pw_filters.FilterEqual):
+class EventIdFilter(IdEqualFilter):
     """Sign-ups of one event, by its id (the link from the events list)."""
-
-    def validate(self, value):
-        return value.isdigit() and len(value) < 12
-
-    def clean(self, value):
-        return int(value)
-
-    def operation(self):
-        return lazy_gettext("equals")
 
 
 def event_filter():
@@ -123,7 +112,7 @@ class SignupRulesMixin:
 
     @action("cancel_signups", "取消报名", "确定取消所选报名吗？每空出一个名额，候补名单中最早的一位将自动递补。")
     def action_cancel(self, ids):
-        pks = [int(i) for i in ids if str(i).isdigit() and len(str(i)) < 12][:MAX_BATCH]
+        pks = parse_ids(ids, MAX_BATCH)
         done, promoted, failures = 0, [], []
         for pk in pks:
             try:

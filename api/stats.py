@@ -1,15 +1,6 @@
 """The alliance's figures, in a handful of aggregate queries."""
-from peewee import fn
-
-from models import (EntryKind, Event, EventStatus, MemberUnit, PointsEntry, Project, ProjectStatus,
-                    UnitKind, UnitStatus, Volunteer, VolunteerStatus, VolunteerTeam, now)
-from models.exposure import exposure_of
-
-from .resources import visible_conditions
-
-# Hours served: service, honour hours and their corrections (as on the home page,
-# public/home.py); exchanges and expiries move points only.
-HOUR_KINDS = (EntryKind.EARNED, EntryKind.HONOUR, EntryKind.CORRECTED)
+from models import ProjectStatus, UnitKind
+from services import stats as services_stats
 
 STATS_SCHEMA = {
     "type": "object",
@@ -34,25 +25,4 @@ STATS_SCHEMA = {
 
 
 def alliance_figures():
-    units_by_kind = dict(MemberUnit.select(MemberUnit.kind, fn.COUNT(MemberUnit.id))
-                         .where(MemberUnit.status == UnitStatus.ACTIVE)
-                         .group_by(MemberUnit.kind).tuples())
-    projects_by_status = dict(Project.select(Project.status, fn.COUNT(Project.id))
-                              .where(*visible_conditions(exposure_of(Project)))
-                              .group_by(Project.status).tuples())
-    upcoming = (Event.select().where(*visible_conditions(exposure_of(Event)),
-                                     Event.status == EventStatus.SCHEDULED, Event.starts_at >= now())
-                .count())
-    hours = (PointsEntry.select(fn.COALESCE(fn.SUM(PointsEntry.hours), 0))
-             .where(PointsEntry.kind.in_(HOUR_KINDS)).scalar())
-    return {
-        "units": sum(units_by_kind.values()),
-        "units_by_kind": {code: units_by_kind.get(code, 0) for code in UnitKind.codes()},
-        "projects": sum(projects_by_status.values()),
-        "projects_by_status": {code: projects_by_status.get(code, 0) for code in ProjectStatus.codes()
-                               if code != ProjectStatus.DRAFT},
-        "events_upcoming": upcoming,
-        "volunteers": Volunteer.select().where(Volunteer.status == VolunteerStatus.ACTIVE).count(),
-        "volunteer_teams": VolunteerTeam.select().count(),
-        "volunteer_hours": float(hours or 0),
-    }
+    return services_stats.alliance_figures()

@@ -1,6 +1,6 @@
 """Accounts, login throttling, API tokens and the audit log."""
 from flask_login import UserMixin
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .alliance import MemberUnit

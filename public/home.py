@@ -4,41 +4,27 @@ import threading
 import time
 
 from flask import current_app, render_template
-from peewee import Select, fn
 
-from models import (EntryKind, Event, EventCategory, EventStatus, MemberUnit, PointsEntry, Project,
-                    ProjectStatus, UnitStatus, Volunteer, VolunteerStatus, now)
+from models import Event, EventCategory, EventStatus, ProjectStatus, now
+from services.stats import alliance_figures
 
 UPCOMING_SHOWN = 5
 SPAN_LOOKBACK_DAYS = 92  # as on the calendar: keeps the query a range scan on starts_at
 
-# Hours served: service hours (earned), clerk back-filled honour hours and corrections
-# of either; exchanges and expiries move points only, never hours.
-HOUR_KINDS = (EntryKind.EARNED, EntryKind.HONOUR, EntryKind.CORRECTED)
 
-
-def _count(model, *where):
-    return model.select(fn.COUNT(model.id)).where(*where)
-
-
-def alliance_figures(at=None):
-    """Every home-page figure in ONE query (scalar sub-selects), whatever the data size."""
-    at = at or now()
-    published_projects = (Project.published == True)  # noqa: E712
-    row = Select(columns=[
-        _count(MemberUnit, MemberUnit.status == UnitStatus.ACTIVE).alias("units"),
-        _count(Project, published_projects, Project.status == ProjectStatus.OPEN).alias("open"),
-        _count(Project, published_projects,
-               Project.status.in_([ProjectStatus.CLAIMED, ProjectStatus.IN_PROGRESS])).alias("claimed"),
-        _count(Project, published_projects, Project.status == ProjectStatus.DONE).alias("done"),
-        _count(Event, Event.published == True, Event.status == EventStatus.SCHEDULED,  # noqa: E712
-               Event.starts_at >= at).alias("upcoming"),
-        _count(Volunteer, Volunteer.status == VolunteerStatus.ACTIVE).alias("volunteers"),
-        PointsEntry.select(fn.COALESCE(fn.SUM(PointsEntry.hours), 0))
-        .where(PointsEntry.kind.in_(HOUR_KINDS)).alias("hours"),
-    ]).bind(Project._meta.database).dicts().get()
-    row["hours"] = int(round(float(row["hours"] or 0)))
-    return row
+def home_figures(at=None):
+    """The seven home-page numbers, from the shared alliance figures."""
+    figures = alliance_figures(at)
+    by_status = figures["projects_by_status"]
+    return {
+        "units": figures["units"],
+        "open": by_status[ProjectStatus.OPEN],
+        "claimed": by_status[ProjectStatus.CLAIMED] + by_status[ProjectStatus.IN_PROGRESS],
+        "done": by_status[ProjectStatus.DONE],
+        "upcoming": figures["events_upcoming"],
+        "volunteers": figures["volunteers"],
+        "hours": int(round(figures["volunteer_hours"])),
+    }
 
 
 def upcoming_events(at=None, limit=UPCOMING_SHOWN):
@@ -76,7 +62,7 @@ class _FiguresCache:
 def home():
     at = now()
     cache = current_app.extensions.setdefault("home_figures_cache", _FiguresCache())
-    figures = cache.get(current_app.config.get("HOME_FIGURES_TTL", 10), lambda: alliance_figures(at))
+    figures = cache.get(current_app.config.get("HOME_FIGURES_TTL", 10), lambda: home_figures(at))
     return render_template("public/home.html", figures=figures,
                            upcoming=upcoming_events(at), category_label=EventCategory.label,
                            EventStatus=EventStatus)

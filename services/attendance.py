@@ -14,6 +14,7 @@ from flask import current_app, has_app_context
 from models import Event, Signup, SignupStatus, Volunteer, db, now
 
 from . import audit, points
+from .common import get_or_404, write_transaction
 from .errors import Conflict, NotFound, ServiceError
 
 CODE_MAX = 20
@@ -34,13 +35,7 @@ def points_for(event, hours):
 
 
 def get_event(event_id):
-    try:
-        event = Event.get_or_none(Event.id == int(event_id))
-    except (TypeError, ValueError):
-        event = None
-    if event is None:
-        raise NotFound("活动不存在")
-    return event
+    return get_or_404(Event, event_id, "活动不存在")
 
 
 def normalise_code(code):
@@ -53,12 +48,8 @@ def check_in(event_id, *, code=None, signup_id=None, user=None):
     if event.is_cancelled:
         raise Conflict("该活动已取消，不能签到")
     if signup_id is not None:
-        try:
-            signup = Signup.get_or_none(Signup.id == int(signup_id))
-        except (TypeError, ValueError):
-            signup = None
-        if signup is None or signup.event_id != event.id:
-            raise NotFound("本活动没有这条报名记录")
+        signup = get_or_404(Signup, signup_id, "本活动没有这条报名记录",
+                            query=Signup.select().where(Signup.event == event.id))
     else:
         code = normalise_code(code)
         if not code:
@@ -131,7 +122,7 @@ def close_attendance(event_id, *, adjustments=None, user=None):
         hours, reason = validate_hours(event, *adjustments.get(signup.id, (None, None)))
         plan.append((signup, hours, reason))
     credited = no_volunteer = 0
-    with points.write_transaction():
+    with write_transaction():
         for signup, hours, reason in plan:
             volunteer_id = signup.volunteer_id or Volunteer.select(Volunteer.id).where(
                 Volunteer.phone == signup.phone).scalar()

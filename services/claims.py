@@ -8,19 +8,19 @@ SQLite or PostgreSQL. A partial unique index keeps one live claim per unit per p
 Admin, public pages and the API all call these functions; none of them writes a
 claim's status or a project's ``live_claims`` any other way.
 """
-from peewee import IntegrityError, SqliteDatabase
+from peewee import IntegrityError
 
 from models import (Claim, ClaimStatus, MemberUnit, ProgressReport, Project, ProjectStatus,
                     UnitStatus, db, now)
 
 from . import audit
+from .common import get_or_404, write_transaction
 from .errors import Conflict, Forbidden, NotFound, ServiceError
 
 CLAIMABLE = (ProjectStatus.OPEN,)
 # what the public may see of a project: published and past the draft stage
 PUBLIC_STATUSES = (ProjectStatus.OPEN, ProjectStatus.CLAIMED, ProjectStatus.IN_PROGRESS,
                    ProjectStatus.DONE, ProjectStatus.CLOSED)
-MAX_ID = 2**31  # integer primary keys
 PLAN_MAX = 2000
 NOTE_MAX = 2000
 REPORT_MAX = 5000
@@ -36,19 +36,6 @@ CLAIM_MOVES = {
 }
 
 
-def write_transaction():
-    """One transaction that takes the write lock up front.
-
-    SQLite in WAL mode fails a deferred transaction that read first and writes later
-    once another connection has committed in between (SQLITE_BUSY_SNAPSHOT, which the
-    busy timeout does not retry); ``BEGIN IMMEDIATE`` queues writers instead.
-    PostgreSQL serialises on the project row lock taken by the conditional UPDATE.
-    """
-    if isinstance(db.obj, SqliteDatabase):
-        return db.atomic("IMMEDIATE")
-    return db.atomic()
-
-
 def public_projects():
     """Projects anyone may see: published and no longer a draft."""
     return Project.select().where(Project.published == True,  # noqa: E712
@@ -56,16 +43,7 @@ def public_projects():
 
 
 def get_public_project(project_id):
-    try:
-        project_id = int(project_id)
-    except (TypeError, ValueError):
-        raise NotFound("项目不存在或尚未发布")
-    if not 0 < project_id < MAX_ID:
-        raise NotFound("项目不存在或尚未发布")
-    project = public_projects().where(Project.id == project_id).first()
-    if project is None:
-        raise NotFound("项目不存在或尚未发布")
-    return project
+    return get_or_404(Project, project_id, "项目不存在或尚未发布", query=public_projects())
 
 
 def status_for_slots(status, live_claims, slots):
@@ -182,16 +160,7 @@ def _move(claim, to_status, *, note=None, user=None, reviewer=False):
 
 
 def _get_claim(claim_id):
-    try:
-        claim_id = int(claim_id)
-    except (TypeError, ValueError):
-        raise NotFound("认领记录不存在")
-    if not 0 < claim_id < MAX_ID:
-        raise NotFound("认领记录不存在")
-    claim = Claim.get_or_none(Claim.id == claim_id)
-    if claim is None:
-        raise NotFound("认领记录不存在")
-    return claim
+    return get_or_404(Claim, claim_id, "认领记录不存在")
 
 
 def get_own_claim(claim_id, unit):

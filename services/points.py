@@ -18,22 +18,16 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app, has_app_context
 from peewee import JOIN, IntegrityError, fn
 
-from models import EntryKind, Event, PointsEntry, Volunteer, db, now
+from models import EntryKind, Event, PointsEntry, Volunteer, now
 
 from . import audit
+from .common import clean_text, get_or_404, write_transaction
 from .errors import Conflict, NotFound, ServiceError
-from .stats import month_of, on_postgres
+from .stats import month_of
 
 MAX_POINTS = 100000
 MAX_HOURS = Decimal("1000")
 SERVICE_KINDS = (EntryKind.EARNED, EntryKind.HONOUR, EntryKind.CORRECTED)
-
-
-def write_transaction():
-    """A transaction that takes the write lock at once on SQLite (no late upgrade)."""
-    if not on_postgres() and db.transaction_depth() == 0:
-        return db.atomic(lock_type="IMMEDIATE")
-    return db.atomic()
 
 
 def _config(key, default):
@@ -74,23 +68,8 @@ def parse_hours(value, *, label="服务时长", allow_negative=False, allow_zero
     return hours.quantize(Decimal("0.01"))
 
 
-def _text(value, label, *, required=True, max_length=200):
-    text = (value or "").strip()
-    if required and not text:
-        raise ServiceError(f"请填写{label}")
-    if len(text) > max_length:
-        raise ServiceError(f"{label}不能超过 {max_length} 字")
-    return text or None
-
-
 def get_volunteer(volunteer_id):
-    try:
-        volunteer = Volunteer.get_or_none(Volunteer.id == int(volunteer_id))
-    except (TypeError, ValueError):
-        volunteer = None
-    if volunteer is None:
-        raise NotFound("志愿者不存在")
-    return volunteer
+    return get_or_404(Volunteer, volunteer_id, "志愿者不存在")
 
 
 # --- the one write path -------------------------------------------------------------
@@ -133,28 +112,23 @@ def add_honour_hours(volunteer_id, hours, description, *, organiser=None, user=N
     """荣誉时长: hours back-filled by a clerk, marked as such, earning no points."""
     volunteer = get_volunteer(volunteer_id)
     hours = parse_hours(hours, label="荣誉时长")
-    description = _text(description, "荣誉时长的来由（如哪项服务、何时）")
+    description = clean_text(description, "荣誉时长的来由（如哪项服务、何时）")
     return _post(volunteer.id, EntryKind.HONOUR, 0, description=f"荣誉时长：{description}", user=user,
-                 hours=hours, organiser=organiser, note=_text(note, "备注", required=False, max_length=2000))
+                 hours=hours, organiser=organiser, note=clean_text(note, "备注", required=False, max_length=2000))
 
 
 def exchange(volunteer_id, amount, item, *, user=None, note=None):
     """积分兑换 for goods or a service; refused when the balance would go below zero."""
     volunteer = get_volunteer(volunteer_id)
     amount = parse_points(amount, label="兑换积分")
-    item = _text(item, "兑换的物品或服务", max_length=100)
+    item = clean_text(item, "兑换的物品或服务", max_length=100)
     return _post(volunteer.id, EntryKind.EXCHANGED, -amount, description=f"积分兑换：{item}",
-                 item=item, user=user, note=_text(note, "备注", required=False, max_length=2000))
+                 item=item, user=user, note=clean_text(note, "备注", required=False, max_length=2000))
 
 
 def correct(entry_id, *, points=0, hours=0, reason, user=None):
     """A correction is a new entry naming the one it corrects; nothing is edited."""
-    try:
-        original = PointsEntry.get_or_none(PointsEntry.id == int(entry_id))
-    except (TypeError, ValueError):
-        original = None
-    if original is None:
-        raise NotFound("要更正的积分流水不存在")
+    original = get_or_404(PointsEntry, entry_id, "要更正的积分流水不存在")
     points_text = str(points if points is not None else "").strip() or "0"
     hours_text = str(hours if hours is not None else "").strip() or "0"
     try:
@@ -166,7 +140,7 @@ def correct(entry_id, *, points=0, hours=0, reason, user=None):
     hours = parse_hours(hours_text, label="更正时长", allow_negative=True, allow_zero=True)
     if points == 0 and hours == 0:
         raise ServiceError("更正的积分和时长不能都为零")
-    reason = _text(reason, "更正原因")
+    reason = clean_text(reason, "更正原因")
     return _post(original.volunteer_id, EntryKind.CORRECTED, points, user=user,
                  description=f"更正第 {original.id} 条流水：{reason}", hours=hours,
                  corrects=original.id, event=original.event_id, organiser=original.organiser_id)

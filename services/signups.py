@@ -18,12 +18,14 @@ unique index on (event, phone) for live sign-ups backs the duplicate rule.
 import contextlib
 import re
 
-from peewee import IntegrityError, SqliteDatabase, fn
+from peewee import IntegrityError, fn
 
-from models import Event, EventStatus, Signup, SignupStatus, Volunteer, db, now
+from models import Event, EventStatus, Signup, SignupStatus, Volunteer, now
 from models.fields import PHONE_RE
 
 from . import audit
+from .common import write_transaction
+from .stats import on_postgres
 from .errors import Conflict, NotFound, ServiceError
 
 NAME_MAX = 30
@@ -48,14 +50,9 @@ def locked_event(event_id):
     Nested inside a caller's transaction the caller's lock mode applies (SQLite cannot
     upgrade a running transaction); the services here are always called at top level.
     """
-    database = db.obj
-    if isinstance(database, SqliteDatabase) and database.transaction_depth() == 0:
-        ctx = database.atomic(lock_type="IMMEDIATE")
-    else:
-        ctx = database.atomic()
-    with ctx:
+    with write_transaction():
         query = Event.select().where(Event.id == event_id)
-        if not isinstance(database, SqliteDatabase):
+        if on_postgres():
             query = query.for_update()
         yield query.get_or_none()
 

@@ -1,7 +1,8 @@
-"""SQL expressions that differ between SQLite and PostgreSQL, for GROUP BY reports."""
-from peewee import SQL, NodeList, PostgresqlDatabase, fn
+"""Aggregate figures, and the SQL expressions that differ between SQLite and PostgreSQL."""
+from peewee import SQL, NodeList, PostgresqlDatabase, Select, fn
 
-from models import db
+from models import (EntryKind, Event, EventStatus, MemberUnit, PointsEntry, Project, ProjectStatus,
+                    UnitKind, UnitStatus, Volunteer, VolunteerStatus, VolunteerTeam, db, now)
 
 
 def on_postgres():
@@ -20,3 +21,46 @@ def seconds_between(start, end):
     if on_postgres():
         return fn.EXTRACT(NodeList((SQL("EPOCH FROM"), NodeList((end, SQL("-"), start)))))
     return (fn.julianday(end) - fn.julianday(start)) * 86400
+
+
+# Hours served: service hours (earned), clerk back-filled honour hours and corrections
+# of either; exchanges and expiries move points only, never hours.
+HOUR_KINDS = (EntryKind.EARNED, EntryKind.HONOUR, EntryKind.CORRECTED)
+
+
+def _count(model, *where):
+    return model.select(fn.COUNT(model.id)).where(*where)
+
+
+def alliance_figures(at=None):
+    """The alliance's live figures (home page and /api/v1/stats) in ONE statement of
+    scalar sub-selects, each an index scan, whatever the data size."""
+    at = at or now()
+    active_unit = MemberUnit.status == UnitStatus.ACTIVE
+    public_project = Project.published == True  # noqa: E712
+    statuses = [code for code in ProjectStatus.codes() if code != ProjectStatus.DRAFT]
+    columns = [_count(MemberUnit, active_unit, MemberUnit.kind == kind).alias(f"unit_{kind}")
+               for kind in UnitKind.codes()]
+    columns += [_count(Project, public_project, Project.status == status).alias(f"project_{status}")
+                for status in statuses]
+    columns += [
+        _count(Event, Event.published == True, Event.status == EventStatus.SCHEDULED,  # noqa: E712
+               Event.starts_at >= at).alias("events_upcoming"),
+        _count(Volunteer, Volunteer.status == VolunteerStatus.ACTIVE).alias("volunteers"),
+        VolunteerTeam.select(fn.COUNT(VolunteerTeam.id)).alias("volunteer_teams"),
+        PointsEntry.select(fn.COALESCE(fn.SUM(PointsEntry.hours), 0))
+        .where(PointsEntry.kind.in_(HOUR_KINDS)).alias("volunteer_hours"),
+    ]
+    row = Select(columns=columns).bind(db.obj).dicts().get()
+    units_by_kind = {kind: row[f"unit_{kind}"] for kind in UnitKind.codes()}
+    projects_by_status = {status: row[f"project_{status}"] for status in statuses}
+    return {
+        "units": sum(units_by_kind.values()),
+        "units_by_kind": units_by_kind,
+        "projects": sum(projects_by_status.values()),
+        "projects_by_status": projects_by_status,
+        "events_upcoming": row["events_upcoming"],
+        "volunteers": row["volunteers"],
+        "volunteer_teams": row["volunteer_teams"],
+        "volunteer_hours": float(row["volunteer_hours"] or 0),
+    }

@@ -14,6 +14,7 @@ from models.fields import PHONE_RE
 from models.workorders import Channel
 
 from . import audit
+from .common import clean_text, get_or_404
 from .errors import Conflict, NotFound, ServiceError
 
 Move = namedtuple("Move", "sources target label stamp")
@@ -44,35 +45,17 @@ def _guard(order, action):
     return None
 
 
-def _text(value, label, *, required=True, max_length=2000):
-    text = (value or "").strip()
-    if required and not text:
-        raise ServiceError(f"请填写{label}")
-    if len(text) > max_length:
-        raise ServiceError(f"{label}不能超过 {max_length} 字")
-    return text or None
-
-
 def _get(order_id):
-    try:
-        order = WorkOrder.get_or_none(WorkOrder.id == int(order_id))
-    except (TypeError, ValueError):
-        order = None
-    if order is None:
-        raise NotFound("工单不存在")
-    return order
+    return get_or_404(WorkOrder, order_id, "工单不存在")
 
 
 def _fk(model, value, label):
     if value in (None, ""):
         return None
     try:
-        row = model.get_or_none(model.id == int(value))
-    except (TypeError, ValueError):
-        row = None
-    if row is None:
-        raise ServiceError(f"所选{label}不存在")
-    return row.id
+        return get_or_404(model, value, f"所选{label}不存在").id
+    except NotFound as exc:
+        raise ServiceError(exc.message)
 
 
 def next_number(day=None):
@@ -89,14 +72,14 @@ def validate_fields(*, channel, requester_name, requester_phone=None, category, 
         raise ServiceError("请选择来源渠道", field="channel")
     if category not in OrderCategory.codes():
         raise ServiceError("请选择诉求类别", field="category")
-    name = _text(requester_name, "诉求人姓名", max_length=30)
+    name = clean_text(requester_name, "诉求人姓名", max_length=30)
     phone = (requester_phone or "").strip() or None
     if phone and not PHONE_RE.match(phone):
         raise ServiceError("请输入有效的手机号（11位）或座机号（区号-号码）", field="requester_phone")
     if due_at is not None and not isinstance(due_at, dt.datetime):
         raise ServiceError("办理时限格式不正确", field="due_at")
     return {"channel": channel, "requester_name": name, "requester_phone": phone, "category": category,
-            "description": _text(description, "诉求内容", max_length=5000), "grid": _fk(Grid, grid, "网格"),
+            "description": clean_text(description, "诉求内容", max_length=5000), "grid": _fk(Grid, grid, "网格"),
             "due_at": due_at}
 
 
@@ -134,22 +117,22 @@ def move(order_id, action, *, user=None, unit=None, volunteer=None, worker=None,
     if action == "dispatch":
         assignees = {"assignee_unit": _fk(MemberUnit, unit, "承办单位"),
                      "assignee_volunteer": _fk(Volunteer, volunteer, "志愿者"),
-                     "assignee_worker": _text(worker, "承办网格员", required=False, max_length=30)}
+                     "assignee_worker": clean_text(worker, "承办网格员", required=False, max_length=30)}
         if sum(1 for v in assignees.values() if v) != 1:
             raise ServiceError("派单时请选择一个承办方：成员单位、网格员或志愿者（只选一个）")
         changes.update(assignees)
     elif action == "resolve":
-        changes["result"] = _text(result, "办理结果")
+        changes["result"] = clean_text(result, "办理结果")
     elif action == "rate":
         if rating not in Rating.codes():
             raise ServiceError("请选择评价：满意或不满意")
         changes["rating"] = rating
-        changes["rating_note"] = _text(note, "评价意见", required=False)
+        changes["rating_note"] = clean_text(note, "评价意见", required=False)
     elif action == "redo":
         changes["redo_count"] = WorkOrder.redo_count + 1
-        changes["rating_note"] = _text(note, "二次办理说明", required=False) or order.rating_note
+        changes["rating_note"] = clean_text(note, "二次办理说明", required=False) or order.rating_note
     elif action == "revoke":
-        changes["revoke_reason"] = _text(reason, "撤销原因")
+        changes["revoke_reason"] = clean_text(reason, "撤销原因")
     with db.atomic():
         updated = (WorkOrder.update(updated_at=stamp, **changes)
                    .where(WorkOrder.id == order.id, WorkOrder.status == order.status).execute())

@@ -243,9 +243,14 @@ def test_admin_bulk_cancel_promotes_and_delete_is_off(client, auth):
     response = client.post("/admin/signup/action/", data={
         "action": "cancel_signups", "rowid": [made[0].id, made[1].id, made[0].id]}, follow_redirects=True)
     html = response.get_data(as_text=True)
-    assert "已取消 2 条报名" in html and "候补递补 2 人" in html and "未取消" in html
+    # the repeated id is taken once
+    assert "已取消 2 条报名" in html and "候补递补 2 人" in html and "未取消" not in html
     assert statuses(event) == [SignupStatus.CANCELLED, SignupStatus.CANCELLED,
                                SignupStatus.REGISTERED, SignupStatus.REGISTERED]
+    again = client.post("/admin/signup/action/", data={
+        "action": "cancel_signups", "rowid": [made[0].id]}, follow_redirects=True)
+    assert f"报名 #{made[0].id} 未取消" in again.get_data(as_text=True)
+    assert statuses(event)[2:] == [SignupStatus.REGISTERED, SignupStatus.REGISTERED]
 
 
 def test_raising_capacity_promotes_waiting_people(client, auth):
