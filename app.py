@@ -72,6 +72,9 @@ def load_config(app, override):
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
+    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS"):
+        if os.environ.get(key, "").strip().isdigit():
+            app.config[key] = int(os.environ[key])
     if os.environ.get("CORS_ORIGINS"):
         app.config["CORS_ORIGINS"] = [o.strip() for o in os.environ["CORS_ORIGINS"].split(",") if o.strip()]
     if override:
@@ -178,6 +181,20 @@ def register_cli(app):
                 return
             raise click.ClickException("数据库已有数据；如确需覆盖，请加 --force。")
         click.echo(summary.report())
+
+    @app.cli.command("expire-points", help="按 POINTS_EXPIRE_MONTHS 写入积分过期流水（为 0 时不过期）。")
+    @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="以哪一天为准（YYYY-MM-DD），默认今天")
+    def expire_points_command(as_of):
+        from services.points import expire_points
+
+        months = app.config["POINTS_EXPIRE_MONTHS"]
+        if not months:
+            click.echo("未设置积分有效期（POINTS_EXPIRE_MONTHS=0），积分不过期。")
+            return
+        entries = expire_points(as_of=as_of)
+        total = -sum(entry.points for entry in entries)
+        click.echo(f"已为 {len(entries)} 名志愿者写入过期流水，共 {total} 分（有效期 {months} 个月）。")
 
     @app.cli.command("create-user", help="创建账号：--role admin|clerk|unit，成员单位账号需 --unit。")
     @click.argument("username")

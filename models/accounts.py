@@ -7,6 +7,11 @@ from .alliance import MemberUnit
 from .base import BaseModel, Choices, TimestampedModel, now
 
 
+# How new passwords are hashed (werkzeug's scrypt). Each stored hash names its own
+# method, so changing this never locks anyone out; the test suite lowers the cost.
+PASSWORD_METHOD = "scrypt"
+
+
 class Role(Choices):
     ADMIN = ("admin", "管理员")
     CLERK = ("clerk", "工作人员")
@@ -32,7 +37,7 @@ class User(UserMixin, TimestampedModel):
         return bool(self.active)
 
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
     def check_password(self, password):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)

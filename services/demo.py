@@ -412,10 +412,12 @@ class _Builder:
     def build_users(self):
         from werkzeug.security import generate_password_hash
 
+        from models.accounts import PASSWORD_METHOD
+
         created = self.now - dt.timedelta(days=200)
         for username, password, role, display in DEMO_ACCOUNTS:
             self.add(User, username=username, display_name=display,
-                     password_hash=generate_password_hash(password), role=role,
+                     password_hash=generate_password_hash(password, method=PASSWORD_METHOD), role=role,
                      unit=self.demo_unit if role == Role.UNIT else None, active=True,
                      last_login_at=None, created_at=created)
         self.clerk = next(u["id"] for u in self.rows[User] if u["role"] == Role.CLERK)

@@ -7,13 +7,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from peewee import PostgresqlDatabase
 
 from app import create_app
-from models import ALL_MODELS, db
+from models import ALL_MODELS, accounts, db
 from models.database import apply_migrations, open_database
 
 from . import factories
+
+# Hashing at production cost (scrypt) takes ~0.3 s a login; the suite needs many.
+accounts.PASSWORD_METHOD = "pbkdf2:sha256:1000"
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRES = PG_URL.startswith("postgres")

@@ -8,16 +8,6 @@ from services.errors import ServiceError
 from . import factories as f
 
 
-@pytest.fixture(autouse=True)
-def quick_password_hashes(monkeypatch):
-    """Cheap hashes for the many test accounts; logins still verify them for real."""
-    import models.accounts
-    from werkzeug.security import generate_password_hash
-
-    monkeypatch.setattr(models.accounts, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
-
-
 def fresh(record):
     return type(record).get_by_id(record.id)
 

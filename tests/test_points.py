@@ -208,3 +208,19 @@ def test_partner_unit_and_public_cannot_touch_points(client, auth):
     response = client.post(exchange_url(volunteer), data={"points": "5", "item": "毛巾"})
     assert response.status_code == 403
     assert cached_balance(volunteer.id) == 10
+
+
+def test_expire_points_command_writes_expiry_entries(app, runner):
+    with app.app_context():
+        volunteer = funded_volunteer(10)
+    result = runner.invoke(args=["expire-points"])
+    assert result.exit_code == 0 and "积分不过期" in result.output
+    assert ledger_sum(volunteer.id) == 10
+    app.config["POINTS_EXPIRE_MONTHS"] = 12
+    later = (now() + dt.timedelta(days=400)).strftime("%Y-%m-%d")
+    result = runner.invoke(args=["expire-points", "--as-of", later])
+    assert result.exit_code == 0, result.output
+    assert "已为 1 名志愿者写入过期流水，共 10 分" in result.output
+    assert cached_balance(volunteer.id) == 0 == ledger_sum(volunteer.id)
+    bad = runner.invoke(args=["expire-points", "--as-of", "明天"])
+    assert bad.exit_code == 2 and ledger_sum(volunteer.id) == 0
