@@ -41,7 +41,7 @@ def init_app(app):
         app,
         name="红石榴联盟 · 管理后台",
         index_view=SecureIndexView(name="首页", url="/admin"),
-        theme=Bootstrap4Theme(base_template="admin/alliance_base.html", swatch="default"),
+        theme=Bootstrap4Theme(base_template="admin/alliance_base.html", swatch="default", fluid=True),
         translations_path=str(TRANSLATIONS),
     )
     for model, view_class, category in REGISTRY:

@@ -351,6 +351,11 @@ class SecureModelView(ModelView):
             ][:4]
         return super().init_search()
 
+    def search_placeholder(self):
+        if not self._search_fields:
+            return None
+        return "搜索" + "、".join(self.get_column_name(f.name) for f in self._search_fields)
+
     def get_filters(self):
         if self.column_filters is None:
             self.column_filters = [

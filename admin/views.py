@@ -104,6 +104,7 @@ class WorkOrderView(WorkOrderMovesMixin, SecureModelView):
     """States change only through services.workorders.MOVES (buttons on each row);
     the generic form edits the request itself, never the state or its timestamps."""
 
+    can_delete = False  # a request is closed by 撤销 (with a reason), never erased
     list_template = "admin/workorder_list.html"
     column_list = ("number", "channel", "requester_name", "grid", "category", "status",
                    "assignee_unit", "assignee_volunteer", "assignee_worker", "due_at", "rating", "created_at")

@@ -559,7 +559,7 @@ class _Builder:
             day = year_start + dt.timedelta(days=min(days - 1, int(i * days / regular) + self.rng.randint(0, 2)))
             category = self.rng.choices(cats, weights)[0]
             title = self.rng.choice(EVENT_TITLES[category]).format(grid=f"第{self.rng.randint(1, 19)}网格")
-            plans.append((day, f"{day.month}月·{title}", category))
+            plans.append((day, title, category))
         plans.sort(key=lambda plan: plan[0])
         organisers = self.active_units
         for day, title, category in plans:
