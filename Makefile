@@ -55,8 +55,12 @@ postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start"; exit 1
 
+## Benchmarks (not part of make test): ratios against /healthz in the same run
 bench: install-test
-	$(PY) -m bench.run
+	$(PY) -m bench.public
+	$(PY) -m bench.api
+	$(PY) -m bench.dashboard
+	$(PY) -m bench.admin_export
 
 clean:
 	rm -rf $(VENV) instance/alliance.db* .pytest_cache test-artifacts

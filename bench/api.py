@@ -11,12 +11,9 @@ list queries (to show they walk indexes, not the whole table).
 """
 import argparse
 import datetime as dt
-import http.client
 import random
-import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -30,6 +27,8 @@ from models import (Event, EventCategory, EventStatus, Grid, Line, MemberUnit,  
                     Project, ProjectStatus, UnitKind, db)
 from models.database import apply_migrations, open_database  # noqa: E402
 from tests.live import live_server  # noqa: E402
+
+from bench.load import hammer  # noqa: E402
 
 URLS = [
     "/healthz",
@@ -99,36 +98,6 @@ def query_plans(database):
     return out
 
 
-def hammer(base, path, seconds, clients):
-    """Drive one URL from ``clients`` threads for ``seconds``; returns (count, latencies)."""
-    host, port = base.split("//", 1)[1].split(":")
-    latencies, errors, lock = [], [0], threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def worker():
-        mine = []
-        while time.monotonic() < deadline:
-            conn = http.client.HTTPConnection(host, int(port), timeout=30)
-            t0 = time.perf_counter()
-            conn.request("GET", path)
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - t0)
-            if response.status != 200:
-                errors[0] += 1
-            conn.close()
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return len(latencies) / (time.monotonic() - started), latencies, errors[0]
-
-
 def run(url, rows, seconds, clients, workers):
     database = open_database(url)
     db.initialize(database)
@@ -147,16 +116,15 @@ def run(url, rows, seconds, clients, workers):
     results = {}
     with live_server(url, workers=workers) as base:
         for path in URLS:
-            hammer(base, path.format(**fmt), 1, clients)  # warm-up
+            hammer(base, path.format(**fmt), concurrency=clients, seconds=1, max_requests=10**6)  # warm-up
         for path in URLS:
-            rps, lat, errors = hammer(base, path.format(**fmt), seconds, clients)
-            lat.sort()
-            results[path] = (rps, statistics.median(lat), lat[int(len(lat) * 0.95) - 1], errors)
-    base_rps, base_p50, base_p95, _ = results["/healthz"]
+            results[path] = hammer(base, path.format(**fmt), concurrency=clients, seconds=seconds,
+                                   max_requests=10**6)
+    base = results["/healthz"]
     print(f"  {'URL':78} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'rps/healthz':>12} {'p95/healthz':>12} errors")
-    for path, (rps, p50, p95, errors) in results.items():
-        print(f"  {path:78} {rps:8.0f} {p50 * 1000:8.1f} {p95 * 1000:8.1f} {rps / base_rps:12.2f} "
-              f"{p95 / base_p95:12.1f} {errors}")
+    for path, r in results.items():
+        print(f"  {path:78} {r['rps']:8.0f} {r['median_ms']:8.1f} {r['p95_ms']:8.1f} "
+              f"{r['rps'] / base['rps']:12.2f} {r['p95_ms'] / base['p95_ms']:12.1f} {len(r['errors'])}")
     return results
 
 

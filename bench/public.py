@@ -18,7 +18,6 @@ import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -32,6 +31,8 @@ from models import Event, EventCategory, Grid, Line, MemberUnit, Project, Projec
 from models.database import apply_migrations, open_database  # noqa: E402
 from tests.live import live_server  # noqa: E402
 
+from bench.load import hammer  # noqa: E402
+
 ROUTES = [
     ("/healthz", "裸路由 /healthz"),
     ("/calendar", "活动月历"),
@@ -39,57 +40,6 @@ ROUTES = [
     ("/projects", "项目列表"),
     ("/", "首页"),
 ]
-
-
-# --- load generator ----------------------------------------------------------------------
-
-def hammer(base, path, *, concurrency, seconds, max_requests):
-    """Closed loop: ``concurrency`` threads request ``path`` until time or count runs out."""
-    parts = urlsplit(base)
-    latencies, errors, lock = [], [], threading.Lock()
-    deadline = time.perf_counter() + seconds
-    remaining = [max_requests]
-
-    def worker():
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-        mine = []
-        while time.perf_counter() < deadline:
-            with lock:
-                if remaining[0] <= 0:
-                    break
-                remaining[0] -= 1
-            started = time.perf_counter()
-            try:
-                conn.request("GET", path, headers={"Accept-Encoding": "identity"})
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-                with lock:
-                    errors.append(repr(exc))
-                continue
-            mine.append(time.perf_counter() - started)
-            if status != 200:
-                with lock:
-                    errors.append(f"HTTP {status}")
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)] if latencies else float("nan")
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed if elapsed else 0.0,
-            "p95_ms": p95 * 1000, "median_ms": (statistics.median(latencies) * 1000) if latencies else 0.0,
-            "errors": errors}
 
 
 def one_request_ms(base, path):
