@@ -11,9 +11,9 @@ from decimal import ROUND_FLOOR, Decimal
 
 from flask import current_app, has_app_context
 
-from models import Event, Signup, SignupStatus, Volunteer, db, now
+from models import Event, Signup, SignupStatus, Volunteer, now
 
-from . import audit, points
+from . import audit, points, signups
 from .common import get_or_404, write_transaction
 from .errors import Conflict, NotFound, ServiceError
 
@@ -62,13 +62,12 @@ def check_in(event_id, *, code=None, signup_id=None, user=None):
         if signup.event_id != event.id:
             raise Conflict(f"该签到码属于另一场活动“{signup.event.title}”，不能在本活动签到")
     _refuse_unless_registered(signup)
-    with db.atomic():
-        moved = (Signup.update(status=SignupStatus.CHECKED_IN, checked_in_at=now(), updated_at=now())
-                 .where(Signup.id == signup.id, Signup.status == SignupStatus.REGISTERED).execute())
-        if not moved:
-            _refuse_unless_registered(Signup.get_by_id(signup.id))
-            raise Conflict("该报名刚被他人处理，请刷新后重试")
-        audit.record("check_in", signup, user=user, changes={"event": event.id, "status": [signup.status, SignupStatus.CHECKED_IN]})
+    try:
+        with write_transaction():
+            signups.mark_checked_in(signup, user=user, changes={"event": event.id})
+    except Conflict:
+        _refuse_unless_registered(Signup.get_by_id(signup.id))  # say why, when it is known
+        raise
     return Signup.get_by_id(signup.id)
 
 

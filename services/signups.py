@@ -170,6 +170,11 @@ def _move(signup, to_status, *, user=None, changes=None):
     return signup
 
 
+def mark_checked_in(signup, *, user=None, changes=None):
+    """已报名 → 已签到, for services.attendance (inside its transaction)."""
+    return _move(signup, SignupStatus.CHECKED_IN, user=user, changes=changes)
+
+
 def _promote_one(event):
     """Move the earliest 候补 to 已报名 if a place is free; returns it or None."""
     left = places_left(event, _taken(event.id))
