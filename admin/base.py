@@ -39,6 +39,7 @@ from auth.permissions import can
 from models import db
 from models.fields import PHONE_RE, BoundedIntegerField, PhoneField
 from services import audit
+from services.errors import ServiceError
 
 from . import wording
 
@@ -365,11 +366,6 @@ class SecureModelView(ModelView):
             ]
         return super().get_filters()
 
-    def list_query(self):
-        """The list query with every foreign key in the list joined: one query per page."""
-        columns = [c for c, _ in self._list_columns]
-        return self._join_paths(self.get_query(), self._fk_paths(columns))
-
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         field = self._field_for_path(name) if isinstance(name, str) else None
         if field is not None and field.choices and name not in (column_formatters or {}):
@@ -457,8 +453,13 @@ class SecureModelView(ModelView):
         return None
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        query = self.list_query()
-        joined = set(self._fk_paths([c for c, _ in self._list_columns]))
+        query = self.get_query()
+        joined = set()
+
+        def join(query, paths):
+            todo = [path for path in paths if path not in joined]
+            joined.update(todo)
+            return self._join_paths(query, todo) if todo else query
 
         if self._search_supported and search:
             for term in search.split()[:5]:
@@ -473,16 +474,15 @@ class SecureModelView(ModelView):
                 flt = self._filters[flt_idx]
             except (IndexError, TypeError):
                 continue
-            for path in self._fk_paths([getattr(flt, "join_path", None)]):
-                if path not in joined:
-                    query = self._join_paths(query, [path])
-                    joined.add(path)
+            query = join(query, self._fk_paths([getattr(flt, "join_path", None)]))
             try:
                 query = flt.apply(query, flt.clean(value))
             except (ValueError, TypeError):
                 flash("筛选条件的值无效，已忽略。", "error")
 
+        # counted before the display joins: only the joins a filter needs weigh on it
         count = query.order_by().count() if not self.simple_list_pager else None
+        query = join(query, self._fk_paths([c for c, _ in self._list_columns]))
 
         order = None
         if sort_column is not None:
@@ -492,13 +492,9 @@ class SecureModelView(ModelView):
             order = [default] if isinstance(default, tuple) else [(default, False)]
         clauses = []
         for column, desc in order or [("id", True)]:
-            expr = self._sort_expression(column)
             if isinstance(column, str) and column.split(".")[0] in self.model._meta.fields:
-                paths = self._fk_paths([column])
-                for path in paths:
-                    if path not in joined:
-                        query = self._join_paths(query, [path])
-                        joined.add(path)
+                query = join(query, self._fk_paths([column]))
+            expr = self._sort_expression(column)
             clauses.append(expr.desc() if desc else expr.asc())
         clauses.append(self.model._meta.primary_key.desc())
         query = query.order_by(*clauses)
@@ -720,8 +716,12 @@ class SecureModelView(ModelView):
         flash(f"已删除 {len(rows)} 条记录。", "success")
 
     def handle_view_exception(self, exc):
+        if isinstance(exc, ServiceError):
+            flash(exc.message, "error")
+            return True
         if isinstance(exc, (ValueError, DoesNotExist)):
-            flash(f"操作失败：{exc}", "error")
+            current_app.logger.info("admin input refused: %r", exc)
+            flash("操作失败：提交的数据无效或记录不存在，请检查后重试。", "error")
             return True
         return False
 
