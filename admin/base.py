@@ -214,10 +214,28 @@ SMALL_RELATED = {"grid", "member_unit", "volunteer_team", "account"}
 
 # --- the base view -------------------------------------------------------------
 
-class SecureModelView(ModelView):
-    """Declarations in subclasses; behaviour lives in the hooks below."""
+class SecureViewMixin:
+    """The one access rule of every admin screen: ``permission`` names a predicate in
+    auth/permissions.py; anonymous users go to the login page, everyone else gets 403."""
 
     permission = "admin.access"
+
+    def is_accessible(self):
+        return can(current_user, self.permission)
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+    def render(self, template, **kwargs):
+        self._template_args.update(wording.template_args())
+        return super().render(template, **kwargs)
+
+
+class SecureModelView(SecureViewMixin, ModelView):
+    """Declarations in subclasses; behaviour lives in the hooks below."""
+
     page_size = 20
     can_set_page_size = True
     page_size_options = (20, 50, 100)
@@ -246,22 +264,8 @@ class SecureModelView(ModelView):
             }
         super().__init__(model, **kwargs)
 
-    def render(self, template, **kwargs):
-        self._template_args.update(wording.template_args())
-        return super().render(template, **kwargs)
-
     def _create_ajax_loader(self, name, options):
         return SafeAjaxLoader(name, getattr(self.model, name).rel_model, **options)
-
-    # -- access ---------------------------------------------------------------
-
-    def is_accessible(self):
-        return can(current_user, self.permission)
-
-    def inaccessible_callback(self, name, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        abort(403)
 
     # -- naming -----------------------------------------------------------------
 

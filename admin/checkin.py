@@ -8,27 +8,17 @@ from flask_admin import BaseView, expose
 from flask_login import current_user
 from peewee import JOIN
 
-from auth.permissions import can
 from models import EntryKind, Event, EventStatus, PointsEntry, SignupStatus, Volunteer, VolunteerTeam, now
 from services import attendance, points
 from services.errors import ServiceError
 
-from . import wording
-from .base import SecureModelView
+from .base import SecureViewMixin
 
 
-class RecordsView(BaseView):
-    """Same access rule and refusal as every admin model view."""
+class RecordsView(SecureViewMixin, BaseView):
+    """Clerk screens: the admin's access rule, for record keepers."""
 
     permission = "records.manage"
-    inaccessible_callback = SecureModelView.inaccessible_callback
-
-    def is_accessible(self):
-        return can(current_user, self.permission)
-
-    def render(self, template, **kwargs):
-        self._template_args.update(wording.template_args())
-        return super().render(template, **kwargs)
 
     def refuse(self, exc, template, **context):
         """Re-render the form with the Chinese message and the error's 4xx status."""
