@@ -102,30 +102,19 @@ def run_child(kind, database_url):
 def list_queries(database_url):
     """SQL statements per admin list page (page_size=50), every registered view."""
     from admin.views import REGISTRY
-    from models import db
+    from tests.querycount import count_queries
 
     app = make_app(database_url)
     client = app.test_client()
     client.post("/login", data={"username": USERNAME, "password": PASSWORD})
-    database = db.obj
-    original = database.execute_sql
     counts = {}
     for model, view_class, _ in REGISTRY:
         if view_class.permission != "admin.access":
             continue
-        statements = []
-
-        def counting(sql, params=None, *args, **kwargs):
-            statements.append(sql)
-            return original(sql, params, *args, **kwargs)
-
-        database.execute_sql = counting
-        try:
+        with count_queries() as statements:
             start = time.perf_counter()
             status = client.get(f"/admin/{model._meta.table_name}/?page_size=50").status_code
             seconds = time.perf_counter() - start
-        finally:
-            del database.execute_sql
         counts[model._meta.table_name] = (status, len(statements), seconds)
     return counts
 

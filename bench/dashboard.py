@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
 
 from models import EntryKind, PointsEntry, Role, Volunteer, db, now  # noqa: E402
 from models.database import apply_migrations, open_database  # noqa: E402
+from tests.querycount import count_queries  # noqa: E402
 
 TARGET_ENTRIES = 200_000
 
@@ -40,20 +41,9 @@ def timed(fn, repeat):
 
 
 def count_statements(fn):
-    database = db.obj
-    original = database.execute_sql
-    calls = []
-
-    def counting(sql, params=None, *a, **kw):
-        calls.append(sql)
-        return original(sql, params, *a, **kw)
-
-    database.execute_sql = counting
-    try:
+    with count_queries() as statements:
         fn()
-    finally:
-        database.execute_sql = original
-    return len(calls)
+    return len(statements)
 
 
 def grow_ledger(target):

@@ -1,5 +1,4 @@
-"""Helpers shared by the admin tests: a populated alliance, what a page shows, SQL counting."""
-import contextlib
+"""Helpers shared by the admin tests: a populated alliance, what a page shows."""
 import functools
 import re
 from html import unescape
@@ -7,7 +6,7 @@ from html import unescape
 from admin.views import REGISTRY
 from werkzeug.security import generate_password_hash
 
-from models import Role, User, db
+from models import Role, User
 from services import audit
 
 from . import factories as f
@@ -114,28 +113,3 @@ def related_name(record, path):
         if attr in value._meta.fields:
             return str(getattr(value, attr))
     return str(value)
-
-
-class QueryCounter:
-    """Counts the SQL statements the bound peewee database runs."""
-
-    def __init__(self):
-        self.statements = []
-
-    @contextlib.contextmanager
-    def counting(self):
-        database = db.obj
-        original = database.execute_sql
-
-        def execute_sql(sql, params=None, *args, **kwargs):
-            self.statements.append(sql)
-            return original(sql, params, *args, **kwargs)
-
-        database.execute_sql = execute_sql
-        try:
-            yield self
-        finally:
-            del database.execute_sql
-
-    def __len__(self):
-        return len(self.statements)

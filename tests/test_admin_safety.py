@@ -14,7 +14,8 @@ from models import (AuditLog, Claim, Event, Grid, MemberUnit, Role, UnitKind, Us
                     db, now)
 
 from . import factories as f
-from .adminkit import (QueryCounter, csrf_token, field_errors, flashes, populate, role_for,
+from .querycount import count_queries
+from .adminkit import (csrf_token, field_errors, flashes, populate, role_for,
                        visible_text)
 
 ARTIFACTS_NOTE = "admin_list_queries.txt"
@@ -134,11 +135,10 @@ def _list_queries(client):
     out = {}
     for model, view_class, _ in REGISTRY:
         url = f"/admin/{model._meta.table_name}/?page_size=50"
-        counter = QueryCounter()
-        with counter.counting():
+        with count_queries() as statements:
             response = client.get(url)
         assert response.status_code == 200, url
-        out[model._meta.table_name] = len(counter)
+        out[model._meta.table_name] = len(statements)
     return out
 
 

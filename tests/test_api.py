@@ -9,11 +9,12 @@ import uuid
 import pytest
 
 from app import create_app
-from models import (ApiToken, AuditLog, Claim, ClaimStatus, Event, EventCategory, EventStatus,
-                    Line, ProjectStatus, Role, UnitKind, UnitStatus, db, now)
+from models import (ApiToken, AuditLog, ClaimStatus, EventCategory, EventStatus,
+                    Line, ProjectStatus, Role, UnitKind, UnitStatus, now)
 from services import tokens
 
 from . import factories
+from .querycount import count_queries
 
 PHONE_RE = re.compile(r"1[3-9]\d{9}")
 
@@ -472,26 +473,18 @@ def test_docs_page_is_local_and_readable(client):
 @pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/projects", "/api/v1/units"])
 def test_list_queries_do_not_grow_with_rows(app, client, world, monkeypatch, path):
     app.config["API_COUNT_CACHE_SECONDS"] = 0  # the worst case: the count runs every time
-    def count_queries():
-        executed = []
-        original = db.obj.execute_sql
-
-        def counting(sql, params=None, *args, **kwargs):
-            executed.append(sql)
-            return original(sql, params, *args, **kwargs)
-
-        monkeypatch.setattr(db.obj, "execute_sql", counting)
-        body = client.get(path + "?per_page=100").get_json()
-        monkeypatch.undo()
+    def queries_and_rows():
+        with count_queries() as executed:
+            body = client.get(path + "?per_page=100").get_json()
         return len(executed), len(body["items"])
 
-    small_queries, small_rows = count_queries()
+    small_queries, small_rows = queries_and_rows()
     grid = world["grid"]
     for i in range(60):
         factories.make_event(organiser=world["unit_a"])
         factories.make_project(grid=grid)
         factories.make_unit(grid=grid)
-    big_queries, big_rows = count_queries()
+    big_queries, big_rows = queries_and_rows()
     assert big_rows >= small_rows + 60
     assert big_queries == small_queries <= 3
 

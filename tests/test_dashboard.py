@@ -4,10 +4,11 @@ import json
 import re
 from decimal import Decimal
 
-from models import ClaimStatus, Line, OrderStatus, Rating, Role, WorkOrder, db, now
+from models import ClaimStatus, Line, OrderStatus, Rating, Role, WorkOrder, now
 from services import points, workorders
 
 from . import factories
+from .querycount import count_queries
 from .records_helpers import funded_volunteer, past_event, text
 
 
@@ -33,21 +34,10 @@ def build_data(scale=1):
         past_event()
 
 
-def count_queries(fn):
-    database = db.obj
-    original = database.execute_sql
-    calls = []
-
-    def counting(sql, params=None, *a, **kw):
-        calls.append(sql)
-        return original(sql, params, *a, **kw)
-
-    database.execute_sql = counting
-    try:
+def count_queries_of(fn):
+    with count_queries() as statements:
         fn()
-    finally:
-        database.execute_sql = original
-    return len(calls)
+    return len(statements)
 
 
 def test_dashboard_figures(client, auth):
@@ -95,11 +85,11 @@ def test_query_count_does_not_grow_with_data(client, auth):
     auth.as_role(Role.CLERK)
     build_data(1)
     _order(5, 24, Rating.SATISFIED)
-    small = count_queries(lambda: client.get("/admin/"))
+    small = count_queries_of(lambda: client.get("/admin/"))
     build_data(15)
     for n in range(6):
         _order(n + 1, 24, Rating.SATISFIED if n % 2 else Rating.UNSATISFIED)
-    large = count_queries(lambda: client.get("/admin/"))
+    large = count_queries_of(lambda: client.get("/admin/"))
     assert small == large and large <= 25
 
 

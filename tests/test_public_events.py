@@ -1,8 +1,6 @@
 """The public home page, activity calendar, event pages and sign-up forms, through the app."""
 import datetime as dt
-import logging
 import re
-from contextlib import contextmanager
 
 import pytest
 
@@ -11,26 +9,10 @@ from models import (EntryKind, EventCategory, EventStatus, PointsEntry, ProjectS
 from services import signups
 
 from . import factories as f
+from .querycount import count_queries
 
 
-@contextmanager
-def count_queries():
-    """Counts the SQL statements peewee runs inside the block."""
-    seen = []
 
-    class Handler(logging.Handler):
-        def emit(self, record):
-            seen.append(record.getMessage())
-
-    logger = logging.getLogger("peewee")
-    handler, level = Handler(level=logging.DEBUG), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield seen
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 def page(client, url, status=200):

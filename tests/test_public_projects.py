@@ -1,12 +1,12 @@
 """The open-project list and project pages: what the public sees, filters, paging, escaping."""
-import contextlib
 import re
 
 import pytest
 
-from models import ClaimStatus, Line, Project, ProjectStatus, Role, db
+from models import ClaimStatus, Line, Project, ProjectStatus, Role
 
 from . import factories as f
+from .querycount import count_queries
 
 
 def _titles(html):
@@ -179,20 +179,7 @@ def test_unit_sees_why_a_project_cannot_be_claimed(client, auth, kwargs, reason)
     assert reason in html and 'name="plan"' not in html
 
 
-@contextlib.contextmanager
-def count_queries():
-    database, statements = db.obj, []
-    original = database.execute_sql
 
-    def execute_sql(sql, params=None, *args, **kwargs):
-        statements.append(sql)
-        return original(sql, params, *args, **kwargs)
-
-    database.execute_sql = execute_sql
-    try:
-        yield statements
-    finally:
-        del database.execute_sql
 
 
 def test_list_query_count_is_constant(client):

@@ -1,0 +1,21 @@
+"""Counting the SQL statements a block runs (tests of "constant queries per page", benchmarks)."""
+import contextlib
+
+from models import db
+
+
+@contextlib.contextmanager
+def count_queries():
+    """Yields a list that collects the SQL of every statement the bound database runs."""
+    database, statements = db.obj, []
+    original = database.execute_sql
+
+    def execute_sql(sql, params=None, *args, **kwargs):
+        statements.append(sql)
+        return original(sql, params, *args, **kwargs)
+
+    database.execute_sql = execute_sql
+    try:
+        yield statements
+    finally:
+        del database.execute_sql
