@@ -37,22 +37,14 @@ from wtforms import validators
 
 from auth.permissions import can
 from models import db
+from models.base import DISPLAY_ATTRS, display_field
 from models.fields import PHONE_RE, BoundedIntegerField, PhoneField
 from services import audit
 from services.errors import ServiceError
 
 from . import wording
 
-DISPLAY_ATTRS = ("name", "title", "username", "number")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def display_field(model):
-    """The column that names a record of ``model`` in lists, filters and exports."""
-    for attr in DISPLAY_ATTRS:
-        if attr in model._meta.fields:
-            return model._meta.fields[attr]
-    return model._meta.primary_key
 
 
 def has_display_name(model):

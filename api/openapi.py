@@ -7,7 +7,8 @@ from flask import current_app, render_template
 from peewee import (AutoField, BooleanField, CharField, DateField, DateTimeField, DecimalField,
                     FloatField, ForeignKeyField, IntegerField, TextField)
 
-from models.exposure import display_field, shape_of
+from models.base import display_field
+from models.exposure import shape_of
 
 from .errors import TITLES
 from .resources import ID_MAX, PAGE_MAX, PER_PAGE_DEFAULT, PER_PAGE_MAX

@@ -19,7 +19,7 @@ from flask import current_app, request, url_for
 from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
                     IntegerField, TextField, fn)
 
-from models.exposure import display_field
+from models.base import display_field
 
 from . import auth
 from .errors import fail

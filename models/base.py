@@ -17,6 +17,18 @@ def now():
     return dt.datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
 
 
+# The column that names a record, first match wins (lists, filters, exports, the API).
+DISPLAY_ATTRS = ("name", "title", "username", "number")
+
+
+def display_field(model):
+    """The field that names a record of ``model``; its primary key when it has none."""
+    for attr in DISPLAY_ATTRS:
+        if attr in model._meta.fields:
+            return model._meta.fields[attr]
+    return model._meta.primary_key
+
+
 class Choices:
     """Named constants with Chinese labels.
 
@@ -57,7 +69,7 @@ class BaseModel(Model):
         legacy_table_names = False
 
     def __str__(self):
-        for attr in ("name", "title", "username", "number"):
+        for attr in DISPLAY_ATTRS:
             if attr in self._meta.fields:
                 return str(getattr(self, attr) or "")
         return f"{self._meta.verbose_name} #{self.get_id()}"

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field as dc_field
 
 from peewee import ForeignKeyField
 
-DISPLAY_ATTRS = ("name", "title", "username", "number")
 OPERATORS = ("=", ">=", "<=")
 
 
@@ -62,14 +61,6 @@ class Exposure:
     @property
     def foreign_keys(self):
         return [f for f in self.fields if isinstance(f, ForeignKeyField)]
-
-
-def display_field(model):
-    """The column that names a record of ``model`` (name, title, …)."""
-    for attr in DISPLAY_ATTRS:
-        if attr in model._meta.fields:
-            return model._meta.fields[attr]
-    return model._meta.primary_key
 
 
 def exposure_of(model):
