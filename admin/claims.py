@@ -194,7 +194,28 @@ class ProjectSlotsMixin:
 
 
 class ProgressReportRulesMixin:
-    """Progress hangs off a confirmed claim, whoever records it."""
+    """Progress hangs off a confirmed claim, whoever records it; a new report goes
+    through services.claims (so the project's progress follows), and a unit's report
+    is corrected by a newer one, never deleted."""
+
+    can_delete = False
+
+    def create_model(self, form):
+        claim = form.claim.data
+        try:
+            report = claims.record_progress(claim.id if claim else None, form.text.data, form.percent.data,
+                                            user=current_user, reported_on=form.reported_on.data)
+        except ServiceError as exc:
+            flash(f"进展未保存：{exc.message}", "error")
+            return False
+        self.after_model_change(form, report, True)
+        return report
+
+    def update_model(self, form, model):
+        ok = super().update_model(form, model)
+        if ok:
+            claims.roll_up_progress(Claim.get_by_id(model.claim_id).project_id)
+        return ok
 
     def validate_form(self, form):
         ok = super().validate_form(form)

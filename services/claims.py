@@ -155,6 +155,8 @@ def _move(claim, to_status, *, note=None, user=None, reviewer=False):
             Project.update(live_claims=Project.live_claims - 1, updated_at=now()).where(
                 Project.id == claim.project_id).execute()
         _sync_project_status(claim.project_id)
+        if ClaimStatus.CONFIRMED in (claim.status, to_status):
+            roll_up_progress(claim.project_id)
         audit.record(to_status, claim, changes=changes, user=user)
     return Claim.get_by_id(claim.id)
 
@@ -233,12 +235,27 @@ def report_progress(claim_id, unit, text, percent, *, user=None):
     return _add_report(claim, text, percent, user=user)
 
 
-def record_progress(claim_id, text, percent, *, user):
+def record_progress(claim_id, text, percent, *, user, reported_on=None):
     """A clerk records progress on a unit's behalf (same rules as the unit's own report)."""
-    return _add_report(_get_claim(claim_id), text, percent, user=user)
+    return _add_report(_get_claim(claim_id), text, percent, user=user, reported_on=reported_on)
 
 
-def _add_report(claim, text, percent, *, user=None):
+def roll_up_progress(project_id):
+    """The project's progress follows its units' reports: the mean of the latest percent
+    of each confirmed claim (a claim with no report yet counts 0). With no confirmed
+    claim the clerk's figure stands."""
+    confirmed = [pk for (pk,) in Claim.select(Claim.id).where(
+        Claim.project == project_id, Claim.status == ClaimStatus.CONFIRMED).tuples()]
+    if not confirmed:
+        return
+    latest = dict(ProgressReport.select(ProgressReport.claim, ProgressReport.percent)
+                  .where(ProgressReport.claim.in_(confirmed))
+                  .order_by(ProgressReport.reported_on, ProgressReport.id).tuples())
+    progress = round(sum(latest.get(pk, 0) for pk in confirmed) / len(confirmed))
+    Project.update(progress=progress, updated_at=now()).where(Project.id == project_id).execute()
+
+
+def _add_report(claim, text, percent, *, user=None, reported_on=None):
     if claim.status != ClaimStatus.CONFIRMED:
         raise Conflict("只有已确认的认领可以汇报进展")
     text = (text or "").strip()
@@ -252,7 +269,9 @@ def _add_report(claim, text, percent, *, user=None):
         raise ServiceError("完成进度必须是 0 到 100 的整数", field="percent")
     if not 0 <= percent <= 100:
         raise ServiceError("完成进度必须是 0 到 100 的整数", field="percent")
-    with db.atomic():
-        report = ProgressReport.create(claim=claim.id, text=text, percent=percent)
+    with write_transaction():
+        report = ProgressReport.create(claim=claim.id, text=text, percent=percent,
+                                       reported_on=reported_on or now().date())
+        roll_up_progress(claim.project_id)
         audit.record("progress", report, changes={"claim": claim.id, "percent": percent}, user=user)
     return report

@@ -495,3 +495,32 @@ def test_units_cannot_review(client, auth, role):
     assert client.post("/admin/claim/action/", data={"action": "confirm", "rowid": [str(a.id)]}).status_code == 403
     assert client.post("/admin/claim/review/", data={"ids": str(a.id), "decision": "confirm"}).status_code == 403
     assert fresh(a).status == ClaimStatus.PENDING
+
+
+def test_project_progress_follows_the_units_reports(client, auth):
+    project, a, b = _pending_pair()
+    clerk = auth.as_role(Role.CLERK)
+    for claim in (a, b):
+        claims.confirm_claim(claim.id, user=clerk)
+    assert fresh(project).progress == 0
+
+    claims.report_progress(a.id, a.unit, "甲：完成 6 栋楼道灯更换", 60)
+    assert fresh(project).progress == 30  # 甲 60, 乙 not reported yet
+    claims.report_progress(b.id, b.unit, "乙：议事厅选址确定", 40)
+    assert fresh(project).progress == 50
+    claims.report_progress(a.id, a.unit, "甲：全部完成", 100)
+    assert fresh(project).progress == 70  # the latest report of each claim counts
+
+    # a clerk records on a unit's behalf through the admin: same rule, same roll-up
+    response = client.post("/admin/progress_report/new/", data={
+        "claim": str(b.id), "text": "乙：工作人员代为登记", "percent": "80", "reported_on": ""})
+    assert response.status_code == 302
+    assert fresh(project).progress == 90
+    assert AuditLog.select().where(AuditLog.action == "progress").count() == 4
+
+    # reports are never deleted; a withdrawn claim stops counting
+    report = ProgressReport.select().order_by(ProgressReport.id.desc()).first()
+    client.post("/admin/progress_report/delete/", data={"id": str(report.id)})
+    assert ProgressReport.select().count() == 4
+    claims.withdraw_claim(a.id, a.unit)
+    assert fresh(project).progress == 80
