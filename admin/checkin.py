@@ -3,7 +3,9 @@ and team figures. Mobile-first; every rule lives in ``services.attendance`` and
 ``services.points`` and these views only translate forms and errors."""
 import datetime as dt
 
-from flask import current_app, flash, redirect, request, url_for
+from urllib.parse import quote
+
+from flask import Response, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from peewee import JOIN
@@ -11,6 +13,7 @@ from peewee import JOIN
 from models import EntryKind, Event, EventStatus, PointsEntry, SignupStatus, Volunteer, VolunteerTeam, now
 from services import attendance, points
 from services.errors import ServiceError
+from services.statement_pdf import statement_pdf
 
 from .base import SecureViewMixin
 
@@ -169,18 +172,32 @@ class PointsBankView(RecordsView):
                            user=current_user)
         return self._write(volunteer_id, do, "已新增更正记录")
 
-    @expose("/volunteer/<int:volunteer_id>/statement")
-    def statement(self, volunteer_id):
+    def _statement(self, volunteer_id, render):
+        """The statement for the period in the query string, rendered by ``render``."""
+        community = current_app.config.get("COMMUNITY_NAME", "")
         try:
             start = _parse_date(request.args.get("start"), "开始日期")
             end = _parse_date(request.args.get("end"), "结束日期")
             data = points.statement(volunteer_id, start, end)
         except ServiceError as exc:
             return self.render("admin/statement.html", error=exc.message, data=None,
-                               community=current_app.config.get("COMMUNITY_NAME", "")), exc.status
-        return self.render("admin/statement.html", data=data, error=None, EntryKind=EntryKind,
-                           community=current_app.config.get("COMMUNITY_NAME", ""),
-                           site=current_app.config.get("SITE_NAME", ""), printed_at=now())
+                               community=community), exc.status
+        return render(data, community)
+
+    @expose("/volunteer/<int:volunteer_id>/statement")
+    def statement(self, volunteer_id):
+        return self._statement(volunteer_id, lambda data, community: self.render(
+            "admin/statement.html", data=data, error=None, EntryKind=EntryKind, community=community,
+            site=current_app.config.get("SITE_NAME", ""), printed_at=now()))
+
+    @expose("/volunteer/<int:volunteer_id>/statement.pdf")
+    def statement_pdf(self, volunteer_id):
+        def pdf(data, community):
+            title = quote(f"志愿服务记录证明_{data['volunteer'].name}.pdf")
+            return Response(statement_pdf(data, community=community, printed_at=now()),
+                            mimetype="application/pdf", headers={"Content-Disposition":
+                            f"inline; filename=statement_{volunteer_id}.pdf; filename*=UTF-8''{title}"})
+        return self._statement(volunteer_id, pdf)
 
     @expose("/teams")
     def teams(self):

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app, has_app_context
 from peewee import JOIN, IntegrityError, fn
 
-from models import EntryKind, Event, PointsEntry, Volunteer, now
+from models import EntryKind, Event, MemberUnit, PointsEntry, Volunteer, now
 
 from . import audit
 from .common import clean_text, get_or_404, write_transaction
@@ -219,7 +219,10 @@ def statement(volunteer_id, start=None, end=None):
     if start and end and start > end:
         raise ServiceError("开始日期不能晚于结束日期")
     start_at, end_at = _day_range(start, end)
-    query = (PointsEntry.select(PointsEntry, Event).join(Event, join_type=JOIN.LEFT_OUTER, on=(PointsEntry.event == Event.id))
+    query = (PointsEntry.select(PointsEntry, Event, MemberUnit)
+             .join(Event, join_type=JOIN.LEFT_OUTER, on=(PointsEntry.event == Event.id))
+             .switch(PointsEntry)
+             .join(MemberUnit, join_type=JOIN.LEFT_OUTER, on=(PointsEntry.organiser == MemberUnit.id))
              .where(PointsEntry.volunteer == volunteer.id))
     opening = 0
     if start_at:

@@ -141,6 +141,33 @@ def test_statement_prints_hours_points_and_community(client, auth):
     assert reversed_.status_code == 400 and "开始日期不能晚于结束日期" in text(reversed_)
 
 
+def test_statement_downloads_as_a_pdf(client, auth):
+    import io
+
+    from pypdf import PdfReader
+
+    auth.as_role(Role.CLERK)
+    volunteer = funded_volunteer(0, name="王秀兰")
+    points.earn(volunteer.id, 4, Decimal("4.00"), description="参加活动“民族文化市集”")
+    points.exchange(volunteer.id, 1, "毛巾一条")
+    url = f"/admin/points-bank/volunteer/{volunteer.id}/statement.pdf"
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
+    reader = PdfReader(io.BytesIO(response.data))
+    assert len(reader.pages) >= 1
+    assert reader.metadata.title == "志愿服务记录证明 - 王秀兰"
+    # the statement page links to the PDF for the same period
+    page = text(client.get(f"/admin/points-bank/volunteer/{volunteer.id}/statement?start=2025-01-01"))
+    assert f"{url}?start=2025-01-01" in page
+    bad = client.get(url, query_string={"start": "2025-05-01", "end": "2025-04-01"})
+    assert bad.status_code == 400 and "开始日期不能晚于结束日期" in text(bad)
+    assert client.get("/admin/points-bank/volunteer/999999/statement.pdf").status_code == 404
+    auth.logout()
+    auth.as_role(Role.UNIT)
+    assert client.get(url).status_code == 403
+
+
 def test_statement_period_opening_balance(app):
     volunteer = funded_volunteer(10)
     tomorrow = now().date() + dt.timedelta(days=1)
