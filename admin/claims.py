@@ -53,22 +53,15 @@ class ClaimReviewMixin:
 
     def create_model(self, form):
         project, unit = form.project.data, form.unit.data
-        try:
-            claim = claims.claim_project(project.id if project else None, unit, form.plan.data,
-                                         user=current_user)
-        except ServiceError as exc:
-            flash(f"认领未创建：{exc.message}", "error")
+        claim = self.write_via(lambda: claims.claim_project(
+            project.id if project else None, unit, form.plan.data, user=current_user), "认领未创建：")
+        if claim is None:
             return False
         self.after_model_change(form, claim, True)
         return claim
 
     def update_model(self, form, model):
-        try:
-            claims.annotate_claim(model.id, form.note.data, user=current_user)
-        except ServiceError as exc:
-            flash(exc.message, "error")
-            return False
-        return True
+        return self.write_via(lambda: claims.annotate_claim(model.id, form.note.data, user=current_user)) is not None
 
     # -- review: bulk actions and the review page -------------------------------------
 
@@ -202,11 +195,10 @@ class ProgressReportRulesMixin:
 
     def create_model(self, form):
         claim = form.claim.data
-        try:
-            report = claims.record_progress(claim.id if claim else None, form.text.data, form.percent.data,
-                                            user=current_user, reported_on=form.reported_on.data)
-        except ServiceError as exc:
-            flash(f"进展未保存：{exc.message}", "error")
+        report = self.write_via(lambda: claims.record_progress(
+            claim.id if claim else None, form.text.data, form.percent.data,
+            user=current_user, reported_on=form.reported_on.data), "进展未保存：")
+        if report is None:
             return False
         self.after_model_change(form, report, True)
         return report

@@ -91,11 +91,10 @@ class SignupRulesMixin:
 
     def create_model(self, form):
         event = form.event.data
-        try:
-            signup = signups.register(event.id if event else None, form.name.data, form.phone.data,
-                                      user=current_user, staff=True)
-        except ServiceError as exc:
-            flash(f"报名未创建：{exc.message}", "error")
+        signup = self.write_via(lambda: signups.register(
+            event.id if event else None, form.name.data, form.phone.data, user=current_user, staff=True),
+            "报名未创建：")
+        if signup is None:
             return False
         if signup.status == SignupStatus.WAITLISTED:
             flash("名额已满，已登记为候补。", "warning")
@@ -103,12 +102,8 @@ class SignupRulesMixin:
         return signup
 
     def update_model(self, form, model):
-        try:
-            signups.update_person(model.id, form.name.data, form.phone.data, user=current_user)
-        except ServiceError as exc:
-            flash(exc.message, "error")
-            return False
-        return True
+        return self.write_via(lambda: signups.update_person(
+            model.id, form.name.data, form.phone.data, user=current_user)) is not None
 
     @action("cancel_signups", "取消报名", "确定取消所选报名吗？每空出一个名额，候补名单中最早的一位将自动递补。")
     def action_cancel(self, ids):
