@@ -88,6 +88,11 @@ def load_config(app, override):
         app.config["CORS_ORIGINS"] = [o.strip() for o in os.environ["CORS_ORIGINS"].split(",") if o.strip()]
     if override:
         app.config.update(override)
+    if os.environ.get("ALLIANCE_CLOCK"):
+        # Tests only: a live test server starts its clock at the suite's pinned instant.
+        from models.base import clock, parse_instant
+
+        clock.pin(parse_instant(os.environ["ALLIANCE_CLOCK"]), tick=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app)
 

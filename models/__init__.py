@@ -4,7 +4,7 @@
 """
 from .accounts import ApiToken, AuditLog, LoginAttempt, Role, User
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
-from .base import SHANGHAI, BaseModel, Choices, db, now
+from .base import SHANGHAI, BaseModel, Choices, clock, db, now
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
 from .points import AppendOnlyError, EntryKind, PointsEntry
 from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectStatus
@@ -22,5 +22,5 @@ __all__ = [m.__name__ for m in ALL_MODELS] + [
     "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "BaseModel", "Channel", "Choices", "ClaimStatus",
     "EntryKind", "EventCategory", "EventStatus", "Line", "OrderCategory", "OrderStatus",
     "ProjectStatus", "Rating", "Role", "SignupStatus", "UnitKind", "UnitStatus",
-    "VolunteerStatus", "db", "now",
+    "VolunteerStatus", "clock", "db", "now",
 ]
