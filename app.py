@@ -77,11 +77,18 @@ def load_config(app, override):
         POINTS_PER_HOUR=1,
         POINTS_EXPIRE_MONTHS=0,  # 0: points never expire
         CORS_ORIGINS=[],
+        # Connection pool per app process, SQLite and PostgreSQL (0: connect per request).
+        # A request holds one connection: size it at least the threads per worker, and
+        # keep workers × DATABASE_POOL_SIZE below PostgreSQL's max_connections.
+        DATABASE_POOL_SIZE=8,
+        DATABASE_POOL_STALE_TIMEOUT=300,  # seconds before a pooled connection is replaced
+        DATABASE_POOL_TIMEOUT=10,  # seconds a request waits for a free pooled connection
     )
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
-    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS"):
+    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS",
+                "DATABASE_POOL_SIZE", "DATABASE_POOL_STALE_TIMEOUT", "DATABASE_POOL_TIMEOUT"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
     if os.environ.get("CORS_ORIGINS"):
@@ -110,8 +117,13 @@ def instance_secret(app):
 # --- database ----------------------------------------------------------------
 
 def init_database(app):
-    """Bind the models to the configured database; one connection per request."""
-    database = open_database(app.config["DATABASE_URL"])
+    """Bind the models to the configured database; each request holds one connection,
+    checked out of the pool before it and returned at teardown (after a streamed
+    response has finished). See ``models.database.open_database``."""
+    cfg = app.config
+    database = open_database(cfg["DATABASE_URL"], pool_size=cfg["DATABASE_POOL_SIZE"],
+                             pool_stale_timeout=cfg["DATABASE_POOL_STALE_TIMEOUT"] or None,
+                             pool_timeout=cfg["DATABASE_POOL_TIMEOUT"])
     db.initialize(database)
     app.extensions["database"] = database
 

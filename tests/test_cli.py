@@ -72,6 +72,8 @@ def blank_app(tmp_path):
     yield app
     if not db.is_closed():
         db.close()
+    if hasattr(app.extensions["database"], "close_all"):  # the PostgreSQL pool's idle connections
+        app.extensions["database"].close_all()
     if ON_POSTGRES:
         admin.execute_sql(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
