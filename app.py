@@ -1,6 +1,6 @@
 """The 红石榴联盟平台 application factory and its command line.
 
-    flask --app app init-db | seed-demo | create-user | migration-status
+    flask --app app init-db | seed-demo | create-user | migration-status | verify-balances
     gunicorn 'app:create_app()'
 """
 import os
@@ -221,6 +221,31 @@ def register_cli(app):
         entries = expire_points(as_of=as_of)
         total = -sum(entry.points for entry in entries)
         click.echo(f"已为 {len(entries)} 名志愿者写入过期流水，共 {total} 分（有效期 {months} 个月）。")
+
+    @app.cli.command("verify-balances", help="核对积分余额、服务时长、流水条数与报名人次等累计数是否与明细一致；不一致时退出码非零。")
+    @click.option("--rebuild", is_flag=True, help="按明细重算全部累计数（核对出差异并查明原因后使用）。")
+    def verify_balances_command(rebuild):
+        from services import audit, totals
+        from services.common import write_transaction
+
+        found = totals.differences()
+        for difference in found[:200]:
+            click.echo(str(difference))
+        if len(found) > 200:
+            click.echo(f"……另有 {len(found) - 200} 处不一致未列出")
+        if not found:
+            click.echo("累计数与明细一致：积分余额、服务时长、流水条数、报名人次。")
+            return
+        if rebuild:
+            with write_transaction():
+                updated = totals.rebuild()
+                audit.record("rebuild_totals", entity="Totals", changes={
+                    "differences": len(found), "records": updated,
+                    "first": [str(d) for d in found[:20]]})
+            click.echo(f"共 {len(found)} 处不一致，已按明细重算 {updated} 条记录的累计数。")
+            return
+        click.echo(f"共 {len(found)} 处不一致。可加 --rebuild 按明细重算。")
+        raise SystemExit(1)
 
     @app.cli.command("create-user", help="创建账号：--role admin|clerk|unit，成员单位账号需 --unit。")
     @click.argument("username")

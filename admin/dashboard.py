@@ -1,19 +1,21 @@
 """Figures for the admin home: the alliance at a glance.
 
-A constant number of aggregate queries (GROUP BY / filtered COUNT), whatever the size
-of the ledger or the number of work orders; ``bench/dashboard.py`` measures it.
+A constant number of aggregate queries (GROUP BY / filtered COUNT), whatever the number
+of work orders; the ledger's and the sign-ups' figures come from running totals
+(services/totals.py), so they cost the same at a million entries as with the demo data.
+``bench/dashboard.py`` and ``bench/table.py`` measure it.
 """
 import datetime as dt
 from decimal import Decimal
 
 from peewee import fn
 
-from models import (Claim, ClaimStatus, EntryKind, Event, Line, MemberUnit, OrderStatus, PointsEntry,
-                    Project, ProjectStatus, Rating, Signup, Volunteer, VolunteerTeam, WorkOrder, now)
+from models import (Claim, ClaimStatus, Event, Line, MemberUnit, OrderStatus, Project, ProjectStatus,
+                    Rating, Volunteer, WorkOrder, now)
+from services import totals
 from services.stats import month_of, seconds_between
 from services.workorders import OPEN, overdue_clause
 
-SERVICE_KINDS = (EntryKind.EARNED, EntryKind.HONOUR, EntryKind.CORRECTED)
 FINISHED = (OrderStatus.RESOLVED, OrderStatus.RATED)
 
 
@@ -46,14 +48,8 @@ def events_per_month(year):
 
 
 def hours_by_team():
-    rows = (PointsEntry.select(Volunteer.team, fn.SUM(PointsEntry.hours))
-            .join(Volunteer, on=(PointsEntry.volunteer == Volunteer.id))
-            .where(PointsEntry.kind.in_(SERVICE_KINDS))
-            .group_by(Volunteer.team).tuples())
-    names = dict(VolunteerTeam.select(VolunteerTeam.id, VolunteerTeam.name).tuples())
-    pairs = sorted(((names.get(team, "未分队"), float(hours or 0)) for team, hours in rows),
-                   key=lambda p: -p[1])
-    return {"labels": [p[0] for p in pairs], "data": [round(p[1], 2) for p in pairs]}
+    pairs = totals.hours_by_team()
+    return {"labels": [p[0] for p in pairs], "data": [float(p[1]) for p in pairs]}
 
 
 def work_orders():
@@ -94,18 +90,17 @@ def work_orders():
 def headline():
     projects, open_projects = Project.select(
         fn.COUNT(Project.id), fn.COUNT(Project.id).filter(Project.status == ProjectStatus.OPEN)).tuples().get()
-    points_total = PointsEntry.select(fn.COUNT(PointsEntry.id), fn.SUM(PointsEntry.hours).filter(
-        PointsEntry.kind.in_(SERVICE_KINDS))).tuples().get()
+    entries, hours = totals.ledger_totals()
     return [
         ("成员单位", _count(MemberUnit), "member_unit.index_view"),
         ("治理项目", projects, "project.index_view"),
         ("待认领项目", open_projects, "project.index_view"),
         ("待审核认领", _count(Claim, Claim.status == ClaimStatus.PENDING), "claim.index_view"),
         ("活动", _count(Event), "event.index_view"),
-        ("报名", _count(Signup), "signup.index_view"),
+        ("报名", totals.signup_total(), "signup.index_view"),
         ("志愿者", _count(Volunteer), "volunteer.index_view"),
-        ("志愿服务时长(小时)", Decimal(points_total[1] or 0).quantize(Decimal("0.1")), "points_bank.teams"),
-        ("积分流水", points_total[0], "points_entry.index_view"),
+        ("志愿服务时长(小时)", hours.quantize(Decimal("0.1")), "points_bank.teams"),
+        ("积分流水", entries, "points_entry.index_view"),
     ]
 
 

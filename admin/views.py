@@ -63,7 +63,7 @@ class EventView(EventSignupsMixin, SecureModelView):
     column_searchable_list = ("title", "location")
     column_filters = admin_filters(Event, "published")
     column_default_sort = ("starts_at", True)
-    form_excluded_columns = ("sequence", "created_at", "updated_at")
+    form_excluded_columns = ("sequence", "signup_count", "created_at", "updated_at")
 
 
 class SignupView(SignupRulesMixin, SecureModelView):
@@ -83,7 +83,7 @@ class VolunteerTeamView(SecureModelView):
 class VolunteerView(SecureModelView):
     column_list = ("name", "phone", "team", "grid", "party_member", "skills", "joined_on", "status", "points_balance")
     column_searchable_list = ("name", "phone", "skills")
-    form_excluded_columns = ("points_balance", "created_at", "updated_at")
+    form_excluded_columns = ("points_balance", "hours_total", "entry_count", "created_at", "updated_at")
     column_filters = ("team", "grid", "party_member", "status", "joined_on")
 
 

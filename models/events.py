@@ -39,9 +39,13 @@ class Event(TimestampedModel):
     points = BoundedIntegerField(default=0, min_value=0, max_value=1000, verbose_name="参加积分")
     # RFC 5545 SEQUENCE: raised whenever what a calendar shows changes.
     sequence = IntegerField(default=0, verbose_name="修订号")
+    # Sign-ups ever made for this event, moved in the sign-up's transaction by
+    # services.signups.register (services/totals.py; migration 050).
+    signup_count = IntegerField(default=0, verbose_name="报名人次")
 
     class Meta:
         verbose_name = "活动"
+        read_only = ("sequence", "signup_count")
         constraints = [SQL("CHECK (ends_at > starts_at)")]
         public_fields = ("id", "title", "category", "starts_at", "ends_at", "location", "organiser",
                          "capacity", "description", "status", "points")

@@ -1,5 +1,5 @@
 """The volunteer team (志愿服务队) and its members."""
-from peewee import BooleanField, CharField, DateField, ForeignKeyField, TextField
+from peewee import BooleanField, CharField, DateField, DecimalField, ForeignKeyField, IntegerField, TextField
 
 from .alliance import Grid
 from .base import Choices, TimestampedModel
@@ -36,6 +36,11 @@ class Volunteer(TimestampedModel):
     # Cache of the points ledger's sum, moved only by services.points in the same
     # transaction as each entry; the CHECK (>= 0) makes an overdraft impossible.
     points_balance = BoundedIntegerField(default=0, min_value=0, verbose_name="积分余额")
+    # Running totals of the same ledger, moved by the same UPDATE (services/totals.py):
+    # the dashboard and home page sum these instead of the ledger (migration 050).
+    hours_total = DecimalField(max_digits=10, decimal_places=2, default=0, verbose_name="累计服务时长(小时)")
+    entry_count = IntegerField(default=0, verbose_name="积分流水条数")
 
     class Meta:
         verbose_name = "志愿者"
+        read_only = ("points_balance", "hours_total", "entry_count")  # kept by services.points

@@ -25,7 +25,7 @@ from models import (ALL_MODELS, Channel, Claim, ClaimStatus, EntryKind, Event, E
                     ProgressReport, Project, ProjectStatus, Rating, Role, Signup, SignupStatus, UnitKind,
                     UnitStatus, User, Volunteer, VolunteerStatus, VolunteerTeam, WorkOrder, db, now)
 
-from . import audit
+from . import audit, totals
 
 SEED = 20240614
 
@@ -778,6 +778,7 @@ class _Builder:
         for model in SEEDED_MODELS:
             _bulk(model, self.rows[model])
         _reset_sequences(SEEDED_MODELS)
+        totals.rebuild()  # the running totals of the ledger and the sign-ups written above
         audit.record("seed_demo", entity="Demo", changes=self.counts())
 
     def counts(self):

@@ -20,7 +20,7 @@ from peewee import JOIN, IntegrityError, fn
 
 from models import EntryKind, Event, MemberUnit, PointsEntry, Volunteer, now
 
-from . import audit
+from . import audit, totals
 from .common import clean_text, get_or_404, write_transaction
 from .errors import Conflict, NotFound, ServiceError
 from .stats import month_of
@@ -75,9 +75,16 @@ def get_volunteer(volunteer_id):
 # --- the one write path -------------------------------------------------------------
 
 def _post(volunteer_id, kind, points, *, description, user=None, **fields):
-    """Move the cached balance by ``points`` and append the entry, in one transaction."""
+    """Move the cached balance by ``points`` and append the entry, in one transaction.
+
+    The same UPDATE moves the volunteer's running totals (services/totals.py): entries
+    and, for a service entry, hours."""
+    moves = {Volunteer.points_balance: Volunteer.points_balance + points,
+             Volunteer.entry_count: Volunteer.entry_count + 1}
+    if kind in SERVICE_KINDS and fields.get("hours"):
+        moves[Volunteer.hours_total] = Volunteer.hours_total + Decimal(fields["hours"])
     with write_transaction():
-        query = Volunteer.update(points_balance=Volunteer.points_balance + points, updated_at=now())
+        query = Volunteer.update(moves, updated_at=now())
         query = query.where(Volunteer.id == volunteer_id)
         if points < 0:
             query = query.where(Volunteer.points_balance >= -points)
@@ -184,23 +191,15 @@ def balance(volunteer_id):
 
 
 def verify_balances():
-    """Volunteers whose cached balance differs from the ledger sum: [(id, cached, ledger)]."""
-    ledger = (PointsEntry.select(PointsEntry.volunteer, fn.SUM(PointsEntry.points).alias("total"))
-              .group_by(PointsEntry.volunteer))
-    sums = {vid: int(total or 0) for vid, total in ledger.tuples()}
-    out = []
-    for vid, cached in Volunteer.select(Volunteer.id, Volunteer.points_balance).tuples():
-        if cached != sums.get(vid, 0):
-            out.append((vid, cached, sums.get(vid, 0)))
-    return out
+    """Volunteers whose cached balance differs from the ledger sum: [(id, cached, ledger)].
+    (``services.totals.differences()`` checks every running total, this one included.)"""
+    return [(d.record_id, d.cached, d.actual) for d in totals.differences()
+            if d.model is Volunteer and d.label == "积分余额"]
 
 
 def rebuild_balances():
-    """Set every cached balance to its ledger sum (after a bulk import of entries)."""
-    with write_transaction():
-        total = (PointsEntry.select(fn.COALESCE(fn.SUM(PointsEntry.points), 0))
-                 .where(PointsEntry.volunteer == Volunteer.id))
-        return Volunteer.update(points_balance=total).execute()
+    """Set every volunteer's balance and totals to the ledger's (after a bulk import)."""
+    return totals.rebuild(models=(Volunteer,))
 
 
 def _q(hours):

@@ -1,7 +1,7 @@
 """Aggregate figures, and the SQL expressions that differ between SQLite and PostgreSQL."""
 from peewee import SQL, NodeList, PostgresqlDatabase, Select, fn
 
-from models import (EntryKind, Event, EventStatus, MemberUnit, PointsEntry, Project, ProjectStatus,
+from models import (EntryKind, Event, EventStatus, MemberUnit, Project, ProjectStatus,
                     UnitKind, UnitStatus, Volunteer, VolunteerStatus, VolunteerTeam, db, now)
 
 
@@ -34,7 +34,8 @@ def _count(model, *where):
 
 def alliance_figures(at=None):
     """The alliance's live figures (home page and /api/v1/stats) in ONE statement of
-    scalar sub-selects, each an index scan, whatever the data size."""
+    scalar sub-selects, each an index scan or a sum of per-volunteer totals, whatever
+    the size of the ledger."""
     at = at or now()
     active_unit = MemberUnit.status == UnitStatus.ACTIVE
     public_project = Project.published == True  # noqa: E712
@@ -48,8 +49,8 @@ def alliance_figures(at=None):
                Event.starts_at >= at).alias("events_upcoming"),
         _count(Volunteer, Volunteer.status == VolunteerStatus.ACTIVE).alias("volunteers"),
         VolunteerTeam.select(fn.COUNT(VolunteerTeam.id)).alias("volunteer_teams"),
-        PointsEntry.select(fn.COALESCE(fn.SUM(PointsEntry.hours), 0))
-        .where(PointsEntry.kind.in_(HOUR_KINDS)).alias("volunteer_hours"),
+        # the volunteers' running totals (services/totals.py), not the whole ledger
+        Volunteer.select(fn.COALESCE(fn.SUM(Volunteer.hours_total), 0)).alias("volunteer_hours"),
     ]
     row = Select(columns=columns).bind(db.obj).dicts().get()
     units_by_kind = {kind: row[f"unit_{kind}"] for kind in UnitKind.codes()}

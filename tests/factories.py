@@ -92,7 +92,10 @@ def make_signup(**kw):
     kw.setdefault("event", make_event())
     kw.setdefault("name", f"居民{n}")
     kw.setdefault("phone", f"138{n:08d}")
-    return Signup.create(**kw)
+    signup = Signup.create(**kw)
+    # keep the running total services.signups.register keeps (services/totals.py)
+    Event.update(signup_count=Event.signup_count + 1).where(Event.id == signup.event_id).execute()
+    return signup
 
 
 def make_progress_report(**kw):
@@ -116,6 +119,12 @@ def make_points_entry(**kw):
     kw.setdefault("description", "参加邻里节志愿服务")
     entry = PointsEntry(**kw)
     entry.save(force_insert=True)
+    # keep the balance and totals services.points keeps with each entry (services/totals.py)
+    moves = {Volunteer.points_balance: Volunteer.points_balance + entry.points,
+             Volunteer.entry_count: Volunteer.entry_count + 1}
+    if entry.kind in (EntryKind.EARNED, EntryKind.HONOUR, EntryKind.CORRECTED):
+        moves[Volunteer.hours_total] = Volunteer.hours_total + entry.hours
+    Volunteer.update(moves).where(Volunteer.id == entry.volunteer_id).execute()
     return entry
 
 

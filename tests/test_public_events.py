@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from models import (EntryKind, EventCategory, EventStatus, PointsEntry, ProjectStatus, Signup, SignupStatus,
+from models import (EntryKind, EventCategory, EventStatus, ProjectStatus, Signup, SignupStatus,
                     UnitStatus, VolunteerStatus, now)
 from services import signups
 
@@ -48,8 +48,7 @@ def test_home_shows_live_figures_in_one_query(app, client):
     f.make_volunteer(status=VolunteerStatus.LEFT)
     for kind, hours, points in ((EntryKind.EARNED, 2.5, 2), (EntryKind.HONOUR, 10, 0),
                                 (EntryKind.CORRECTED, -0.5, 0), (EntryKind.EXCHANGED, 0, -1)):
-        PointsEntry(volunteer=volunteer, kind=kind, hours=hours, points=points,
-                    description="测试").save(force_insert=True)
+        f.make_points_entry(volunteer=volunteer, kind=kind, hours=hours, points=points, description="测试")
     with count_queries() as many:
         html = page(client, "/")
     assert len(many) == len(few) <= 4

@@ -5,7 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from models import Signup, SignupStatus
+from models import Event, Signup, SignupStatus
+from services import totals
 
 from . import factories as f
 from .live import csrf_token, live_server
@@ -62,6 +63,8 @@ def test_concurrent_sign_ups_never_overbook(app, database_url, artifacts):
         assert statuses.count(SignupStatus.WAITLISTED) == PEOPLE - CAPACITY
         assert len({s.phone for s in rows}) == len(rows) == PEOPLE
         assert len({s.code for s in rows}) == PEOPLE
+        # the running count (services/totals.py) took every sign-up, and no refused one
+        assert Event.get_by_id(event.id).signup_count == PEOPLE and totals.differences() == []
 
         # now the registered cancel, each twice at once: each frees exactly one place
         registered = [s for s in rows if s.status == SignupStatus.REGISTERED][:3]
