@@ -8,7 +8,7 @@ import logging
 import select
 from pathlib import Path
 
-from peewee import PostgresqlDatabase, SqliteDatabase
+from peewee import InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import parse
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
@@ -66,8 +66,8 @@ def open_database(url, *, pool_size=0, pool_stale_timeout=None, pool_timeout=Non
 
 
 class HealthCheckedPool(PooledPostgresqlDatabase):
-    """playhouse's PostgreSQL pool, with a check-out health check that costs no round
-    trip while the connection is sound.
+    """playhouse's PostgreSQL pool, health-checked at check-out without a round trip,
+    and never failing a request on a connection that died in the pool.
 
     The stock check sends ``SELECT 1`` on every check-out: a round trip per request,
     and on a busy machine each round trip waits for the server process to be scheduled.
@@ -76,6 +76,12 @@ class HealthCheckedPool(PooledPostgresqlDatabase):
     has nothing to read: one ``poll`` of the socket tells them apart. Only when there is
     something to read (the end, or a rare notice) does the stock ``SELECT 1`` decide,
     discarding a dead connection.
+
+    A connection can still die between that check and the request's first statement
+    (the server is going down at that very moment). When the first statement on a
+    checked-out connection finds it broken, nothing has run on it, so the connection is
+    replaced by a sound one and the statement sent again — only then, never after
+    anything has taken effect.
     """
 
     def _is_closed(self, conn):
@@ -86,6 +92,31 @@ class HealthCheckedPool(PooledPostgresqlDatabase):
         if not poller.poll(0):
             return False
         return super()._is_closed(conn)
+
+    def connect(self, reuse_if_open=False):
+        opened = super().connect(reuse_if_open)
+        if opened:
+            self._state.untried = True  # nothing has run on this check-out yet
+        return opened
+
+    def execute_sql(self, sql, params=None):
+        return self._first_statement(super().execute_sql, sql, params)
+
+    def begin(self, *args, **kwargs):
+        return self._first_statement(super().begin, *args, **kwargs)
+
+    def _first_statement(self, run, *args, **kwargs):
+        untried, self._state.untried = getattr(self._state, "untried", False), False
+        try:
+            return run(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            conn = self._state.conn
+            if not untried or conn is None or not conn.closed:
+                raise  # a statement's own error, or a connection that had done work
+            with self._pool_lock:
+                self._in_use.pop(self.conn_key(conn), None)
+            self._state.conn = self._connect()  # from the pool (checked) or new
+            return run(*args, **kwargs)
 
 
 def _router(database):
