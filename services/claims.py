@@ -110,7 +110,13 @@ def claim_project(project_id, unit, plan, *, user=None):
     if unit is None:
         raise Forbidden("只有成员单位账号可以认领项目")
     refusal = claim_refusal(project, unit)
-    if refusal and refusal != FULL:
+    if refusal == FULL:
+        # Full as just read: refused without taking the write lock, as every loser of a
+        # claim storm is once the winner has committed (the refusal is as true as one
+        # made under the lock a moment earlier). A unit holding one of the slots is
+        # told it has claimed already.
+        raise Conflict(DUPLICATE if live_claim_of(project, unit) is not None else FULL)
+    if refusal:
         status = 403 if unit.status != UnitStatus.ACTIVE else 409
         raise ServiceError(refusal, status=status)
     try:

@@ -114,6 +114,19 @@ def test_duplicate_live_claim_is_409(client, auth):
     assert Claim.select().count() == 1 and fresh(project).live_claims == 1
 
 
+def test_unit_holding_the_last_slot_is_told_it_has_claimed(client, auth):
+    """A full project is refused before the write lock; the unit that holds the slot
+    hears that it already has it, not that the project is full."""
+    unit_login(auth)
+    project = f.make_project(slots=1)
+    assert claim_via_page(client, project).status_code == 303
+    assert fresh(project).status == ProjectStatus.CLAIMED
+    response = claim_via_page(client, project)
+    assert response.status_code == 409
+    assert "请勿重复认领" in response.get_data(as_text=True)
+    assert Claim.select().count() == 1 and fresh(project).live_claims == 1
+
+
 def test_claim_again_after_withdrawing(client, auth):
     _user, unit = unit_login(auth)
     project = f.make_project(slots=1)
