@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres test-dates install install-test system-deps postgres bench clean
+.PHONY: run test test-sqlite test-postgres test-dates install install-test system-deps postgres bench bench-modules clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,12 +67,18 @@ postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start"; exit 1
 
-## Benchmarks (not part of make test): ratios against /healthz in the same run
+## Benchmarks (not part of make test): issue 12's targets in one table, SQLite and
+## PostgreSQL (when it answers) in one run; e.g. BENCH_ARGS="--quick" for a smoke run
 bench: install-test
+	$(PY) -m bench.table $(BENCH_ARGS)
+
+## The detailed benchmarks, one module each (ratios against /healthz in the same run)
+bench-modules: install-test
 	$(PY) -m bench.public
 	$(PY) -m bench.api
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.admin_export
+	$(PY) -m bench.storms
 
 clean:
 	rm -rf $(VENV) instance/alliance.db* .pytest_cache test-artifacts

@@ -1,20 +1,22 @@
 """Dashboard benchmark: how long the admin home takes to build, with the demo alliance and
-then with 200,000 points entries, beside the bare route /healthz in the same run.
+then with a large ledger and many sign-ups, beside the bare route /healthz in the same run.
 
     .venv/bin/python -m bench.dashboard                      # SQLite (temporary file)
     .venv/bin/python -m bench.dashboard --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    # options: --entries 1000000 --signups 1000000 --repeat 15
 
-For each data set: the median time of ``admin.dashboard.overview()`` (the figures:
-a constant number of aggregate queries), the median time of a full GET /admin/ (figures
-and page) through the app in process, the number of SQL statements per page, and the
-page time as a ratio to GET /healthz measured the same way in the same run.
+For each data set: the median time of ``admin.dashboard.overview()`` (the figures),
+of a full GET /admin/ (figures and page) through the app in process, of the home
+page's figures and of GET / (its per-worker figures cache off), the number of SQL
+statements per page, and the page time as a ratio to GET /healthz measured the same
+way in the same run. ``bench/table.py`` uses ``grow_ledger``, ``grow_signups`` and
+``figure_times`` for issue 12's "constant in the size of the ledger" row.
 """
 import argparse
 import datetime as dt
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from decimal import Decimal
@@ -24,11 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from models import EntryKind, PointsEntry, Role, Volunteer, db, now  # noqa: E402
-from models.database import apply_migrations, open_database  # noqa: E402
+from models import EntryKind, PointsEntry, Role, Signup, Volunteer, db, now  # noqa: E402
+from models.database import apply_migrations  # noqa: E402
 from tests.querycount import count_queries  # noqa: E402
 
-TARGET_ENTRIES = 200_000
+TARGET_ENTRIES = 1_000_000
+TARGET_SIGNUPS = 1_000_000
 
 
 def timed(fn, repeat):
@@ -46,82 +49,118 @@ def count_statements(fn):
     return len(statements)
 
 
+BATCH = 4000  # rows per INSERT: 8 columns × 4000 stays under SQLite's 32,766 parameters
+
+
 def grow_ledger(target):
-    """Bulk-append earned entries (and keep the cached balances equal to the ledger)."""
+    """Bulk-append earned entries up to ``target`` (then rebuild the running totals from
+    the ledger, as after any bulk import)."""
     from services.points import rebuild_balances
 
     have = PointsEntry.select().count()
     volunteers = [v for (v,) in Volunteer.select(Volunteer.id).tuples()]
     rng = random.Random(5)
     start = now() - dt.timedelta(days=365)
-    rows = []
-    for i in range(target - have):
-        hours = Decimal(rng.choice(["1.00", "1.50", "2.00", "3.00"]))
-        rows.append({"volunteer": rng.choice(volunteers), "kind": EntryKind.EARNED, "points": int(hours),
-                     "hours": hours, "description": "基准测试服务记录",
-                     "created_at": start + dt.timedelta(minutes=i * 2), "updated_at": start})
+    choices = [Decimal(h) for h in ("1.00", "1.50", "2.00", "3.00")]
     with db.atomic():
-        for n in range(0, len(rows), 2000):
-            PointsEntry.insert_many(rows[n:n + 2000]).execute()
+        for first in range(0, target - have, BATCH):
+            rows = []
+            for i in range(first, min(first + BATCH, target - have)):
+                hours = rng.choice(choices)
+                rows.append({"volunteer": rng.choice(volunteers), "kind": EntryKind.EARNED,
+                             "points": int(hours), "hours": hours, "description": "基准测试服务记录",
+                             "created_at": start + dt.timedelta(seconds=i * 30), "updated_at": start})
+            PointsEntry.insert_many(rows).as_rowcount().execute()
     rebuild_balances()
 
 
-def measure(app, client, label, repeat):
+def grow_signups(target):
+    """Bulk-append sign-ups up to ``target`` over the existing events (distinct phones
+    and check-in codes), then rebuild the events' running counts."""
+    from models import Event, Signup, SignupStatus
+    from services import totals
+
+    have = Signup.select().count()
+    events = [e for (e,) in Event.select(Event.id).tuples()]
+    rng = random.Random(6)
+    stamp = now()
+    statuses = [SignupStatus.REGISTERED, SignupStatus.CHECKED_IN, SignupStatus.CANCELLED, SignupStatus.WAITLISTED]
+    with db.atomic():
+        for first in range(0, target - have, BATCH):
+            rows = []
+            for i in range(first, min(first + BATCH, target - have)):
+                rows.append({"event": rng.choice(events), "name": "压测居民", "phone": f"16{i:09d}",
+                             "status": rng.choice(statuses), "code": f"B{i:011X}", "credited": False,
+                             "created_at": stamp, "updated_at": stamp})
+            Signup.insert_many(rows).as_rowcount().execute()
+    totals.rebuild(models=(Event,))
+
+
+def figure_times(app, client, repeat):
+    """Median milliseconds of the dashboard's and the home page's figures and pages
+    (``client`` is logged in as staff), and of GET /healthz, all in process."""
     from admin.dashboard import overview
+    from public.home import home_figures
 
     with app.test_request_context():
-        build = timed(overview, repeat)
-    page = timed(lambda: client.get("/admin/").close(), repeat)
-    bare = timed(lambda: client.get("/healthz").close(), repeat * 5)
+        times = {"overview": timed(overview, repeat), "home_figures": timed(home_figures, repeat)}
+    times["admin_page"] = timed(lambda: client.get("/admin/").close(), repeat)
+    times["home_page"] = timed(lambda: client.get("/").close(), repeat)
+    times["healthz"] = timed(lambda: client.get("/healthz").close(), repeat * 5)
+    return times
+
+
+def measure(app, client, label, repeat):
+    times = figure_times(app, client, repeat)
     statements = count_statements(lambda: client.get("/admin/").close())
-    entries = PointsEntry.select().count()
-    print(f"{label:<22} 积分流水 {entries:>7}  figures {build:7.1f} ms  GET /admin/ {page:7.1f} ms  "
-          f"/healthz {bare:5.2f} ms  ratio {page / bare:6.0f}x  SQL/page {statements}")
+    entries, signups = PointsEntry.select().count(), Signup.select().count()
+    print(f"{label:<14} 积分流水 {entries:>8}  报名 {signups:>8}  figures {times['overview']:6.1f} ms  "
+          f"GET /admin/ {times['admin_page']:6.1f} ms ({times['admin_page'] / times['healthz']:4.0f}× /healthz, "
+          f"{statements} SQL)  home figures {times['home_figures']:5.1f} ms  GET / {times['home_page']:5.1f} ms")
+    return times
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (a temporary database is made)")
-    parser.add_argument("--repeat", type=int, default=15)
-    args = parser.parse_args()
-    cleanup = None
-    if args.database_url:
-        admin_db = open_database(args.database_url)
-        admin_db.connect()
-        name = f"bench_dash_{uuid.uuid4().hex[:8]}"
-        admin_db.execute_sql(f'CREATE DATABASE "{name}"')
-        admin_db.close()
-        url = args.database_url.rsplit("/", 1)[0] + "/" + name
+    from bench.public import open_bench_database
 
-        def cleanup():
-            db.close()
-            admin_db.connect()
-            admin_db.execute_sql(f'DROP DATABASE IF EXISTS "{name}"')
-            admin_db.close()
-    else:
-        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="", help="PostgreSQL server URL (a temporary database is made)")
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--entries", type=int, default=TARGET_ENTRIES)
+    parser.add_argument("--signups", type=int, default=TARGET_SIGNUPS)
+    args = parser.parse_args()
+    url, drop = open_bench_database(args.database_url)
     try:
         from app import create_app
         from services.demo import seed_demo
         from tests.factories import PASSWORD, make_user
 
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-" + uuid.uuid4().hex, "WTF_CSRF_ENABLED": False})
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+                          "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0})
         db.connect(reuse_if_open=True)
         apply_migrations(db.obj)
         started = time.perf_counter()
         seed_demo()
         print(f"database: {url.split('://')[0]}; demo seeded in {time.perf_counter() - started:.1f} s")
         make_user(role=Role.ADMIN, username="bench-admin")
+        db.close()
         client = app.test_client()
         client.post("/login", data={"username": "bench-admin", "password": PASSWORD})
-        measure(app, client, "演示联盟", args.repeat)
+        small = measure(app, client, "演示联盟", args.repeat)
+        db.connect(reuse_if_open=True)
         started = time.perf_counter()
-        grow_ledger(TARGET_ENTRIES)
-        print(f"grew the ledger to {TARGET_ENTRIES} entries in {time.perf_counter() - started:.1f} s")
-        measure(app, client, "20 万条积分流水", args.repeat)
+        grow_ledger(args.entries)
+        grow_signups(args.signups)
+        db.close()
+        print(f"grew the ledger to {args.entries} entries and the sign-ups to {args.signups} "
+              f"in {time.perf_counter() - started:.1f} s")
+        large = measure(app, client, "大数据量", args.repeat)
+        print("large ÷ demo: " + "  ".join(f"{k} {large[k] / small[k]:.2f}×" for k in small if k != "healthz"))
     finally:
-        if cleanup:
-            cleanup()
+        db.close()
+        if hasattr(db.obj, "close_all"):
+            db.obj.close_all()
+        drop()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from models import clock
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
+SERVERS = {}  # base URL → the gunicorn master process, while it serves (benchmarks read it)
 
 
 def free_port():
@@ -22,8 +23,9 @@ def free_port():
 
 
 @contextlib.contextmanager
-def live_server(database_url, workers=4, threads=1, log_dir=None, extra_env=None):
-    """Serve ``create_app()`` with ``workers`` processes; yields the base URL."""
+def live_server(database_url, workers=4, threads=1, log_dir=None, extra_env=None, app="app:create_app()"):
+    """Serve ``app`` (gunicorn's app spec, ``create_app()`` by default) with ``workers``
+    processes; yields the base URL."""
     port = free_port()
     env = dict(os.environ)
     env.update({"DATABASE_URL": database_url, "SECRET_KEY": "live-test-" + os.urandom(8).hex()})
@@ -35,7 +37,7 @@ def live_server(database_url, workers=4, threads=1, log_dir=None, extra_env=None
     log = open(log_path, "w")
     proc = subprocess.Popen(
         [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--timeout", "60", "--preload", "app:create_app()"],
+         "--threads", str(threads), "--timeout", "60", "--preload", app],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -49,8 +51,10 @@ def live_server(database_url, workers=4, threads=1, log_dir=None, extra_env=None
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"gunicorn did not start; see {log_path}")
                 time.sleep(0.2)
+        SERVERS[base] = proc
         yield base
     finally:
+        SERVERS.pop(base, None)
         proc.terminate()
         try:
             proc.wait(timeout=15)
