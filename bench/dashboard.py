@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from peewee import fn  # noqa: E402
+
 from models import EntryKind, PointsEntry, Role, Signup, Volunteer, db, now  # noqa: E402
 from models.database import apply_migrations  # noqa: E402
 from tests.querycount import count_queries  # noqa: E402
@@ -52,47 +54,106 @@ def count_statements(fn):
 BATCH = 4000  # rows per INSERT: 8 columns × 4000 stays under SQLite's 32,766 parameters
 
 
+def _contiguous_ids(model):
+    """(first id, count) when the ids run without gaps (the demo writes them so), else None."""
+    low, high, count = model.select(fn.MIN(model.id), fn.MAX(model.id), fn.COUNT(model.id)).tuples().get()
+    return (low, count) if count and high - low + 1 == count else None
+
+
+def _insert_series(table, columns, n):
+    """INSERT ``n`` generated rows in one statement, computed by the database from the row
+    number ``i`` (1..n): ``columns`` maps each column to (SQLite expression, PostgreSQL
+    expression). About ten times faster than sending the rows."""
+    from services.stats import on_postgres
+
+    postgres = on_postgres()
+    names = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join(pg if postgres else lite for lite, pg in columns.values())
+    if postgres:
+        values = values.replace("%", "%%")  # psycopg2's parameter marker
+        sql = f'INSERT INTO "{table}" ({names}) SELECT {values} FROM generate_series(1, %s) AS g(i)'
+    else:
+        sql = (f'WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < ?) '
+               f'INSERT INTO "{table}" ({names}) SELECT {values} FROM g')
+    db.execute_sql(sql, (n,))
+
+
+def _stamp(value, seconds_per_row=0):
+    """A naive datetime column value, optionally moving on with the row number."""
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    if not seconds_per_row:
+        return (f"'{text}'", f"TIMESTAMP '{text}'")
+    return (f"datetime('{text}', '+' || (i * {seconds_per_row}) || ' seconds')",
+            f"TIMESTAMP '{text}' + i * INTERVAL '{seconds_per_row} seconds'")
+
+
 def grow_ledger(target):
-    """Bulk-append earned entries up to ``target`` (then rebuild the running totals from
-    the ledger, as after any bulk import)."""
+    """Append earned entries up to ``target`` (1.0–3.0 hours each, spread over the
+    volunteers and the past year), then rebuild the running totals from the ledger, as
+    after any bulk import."""
     from services.points import rebuild_balances
 
-    have = PointsEntry.select().count()
+    missing = target - PointsEntry.select().count()
+    volunteers = _contiguous_ids(Volunteer)
+    if missing > 0 and volunteers:
+        first, count = volunteers
+        hours = "CASE i % 4 WHEN 0 THEN 1.00 WHEN 1 THEN 1.50 WHEN 2 THEN 2.00 ELSE 3.00 END"
+        points = "CASE i % 4 WHEN 0 THEN 1 WHEN 1 THEN 1 WHEN 2 THEN 2 ELSE 3 END"
+        with db.atomic():
+            _insert_series("points_entry", {
+                "volunteer_id": (f"{first} + ((i % {count}) * 7919) % {count}",) * 2,
+                "kind": (f"'{EntryKind.EARNED}'",) * 2, "points": (points,) * 2, "hours": (hours,) * 2,
+                "description": ("'基准测试服务记录'",) * 2,
+                "created_at": _stamp(now() - dt.timedelta(days=365), 30),
+                "updated_at": _stamp(now()),
+            }, missing)
+    elif missing > 0:
+        _grow_ledger_rows(missing)
+    rebuild_balances()
+
+
+def _grow_ledger_rows(missing):
+    """The same, sent row by row in batches (ids with gaps)."""
     volunteers = [v for (v,) in Volunteer.select(Volunteer.id).tuples()]
     rng = random.Random(5)
     start = now() - dt.timedelta(days=365)
     choices = [Decimal(h) for h in ("1.00", "1.50", "2.00", "3.00")]
     with db.atomic():
-        for first in range(0, target - have, BATCH):
+        for first in range(0, missing, BATCH):
             rows = []
-            for i in range(first, min(first + BATCH, target - have)):
+            for i in range(first, min(first + BATCH, missing)):
                 hours = rng.choice(choices)
                 rows.append({"volunteer": rng.choice(volunteers), "kind": EntryKind.EARNED,
                              "points": int(hours), "hours": hours, "description": "基准测试服务记录",
                              "created_at": start + dt.timedelta(seconds=i * 30), "updated_at": start})
             PointsEntry.insert_many(rows).as_rowcount().execute()
-    rebuild_balances()
 
 
 def grow_signups(target):
-    """Bulk-append sign-ups up to ``target`` over the existing events (distinct phones
-    and check-in codes), then rebuild the events' running counts."""
-    from models import Event, Signup, SignupStatus
+    """Append sign-ups up to ``target`` over the existing events (distinct landline-style
+    phones, so never a demo mobile, and distinct check-in codes; the four statuses in
+    turn), then rebuild the events' running counts."""
+    from models import Event, Signup
     from services import totals
 
-    have = Signup.select().count()
-    events = [e for (e,) in Event.select(Event.id).tuples()]
-    rng = random.Random(6)
-    stamp = now()
-    statuses = [SignupStatus.REGISTERED, SignupStatus.CHECKED_IN, SignupStatus.CANCELLED, SignupStatus.WAITLISTED]
-    with db.atomic():
-        for first in range(0, target - have, BATCH):
-            rows = []
-            for i in range(first, min(first + BATCH, target - have)):
-                rows.append({"event": rng.choice(events), "name": "压测居民", "phone": f"16{i:09d}",
-                             "status": rng.choice(statuses), "code": f"B{i:011X}", "credited": False,
-                             "created_at": stamp, "updated_at": stamp})
-            Signup.insert_many(rows).as_rowcount().execute()
+    missing = target - Signup.select().count()
+    events = _contiguous_ids(Event)
+    if missing > 0:
+        if not events:
+            raise RuntimeError("grow_signups needs events with contiguous ids (the demo data)")
+        first, count = events
+        stamp = _stamp(now())
+        with db.atomic():
+            _insert_series("signup", {
+                "event_id": (f"{first} + ((i % {count}) * 104729) % {count}",) * 2,
+                "name": ("'压测居民'",) * 2,
+                "phone": ("printf('099-%08d', i)", "'099-' || lpad(i::text, 8, '0')"),
+                "status": ("CASE i % 4 WHEN 0 THEN 'registered' WHEN 1 THEN 'checked_in' "
+                           "WHEN 2 THEN 'cancelled' ELSE 'waitlisted' END",) * 2,
+                "code": ("printf('B%011X', i)", "'B' || lpad(upper(to_hex(i)), 11, '0')"),
+                "credited": ("0", "false"),
+                "created_at": stamp, "updated_at": stamp,
+            }, missing)
     totals.rebuild(models=(Event,))
 
 
