@@ -637,12 +637,16 @@ class SecureModelView(SecureViewMixin, ModelView):
                 form.populate_obj(model)
                 self._on_model_change(form, model, False)
                 model.save()
-                audit.record("update", model, changes=_changes(before, self._snapshot(model)))
+                self.record_update(model, _changes(before, self._snapshot(model)))
         except IntegrityError as exc:
             self._integrity_message(exc)
             return False
         self.after_model_change(form, model, False)
         return True
+
+    def record_update(self, model, changes):
+        """The audit row of an edit, inside its transaction; a view may say more."""
+        audit.record("update", model, changes=changes)
 
     def _integrity_message(self, exc):
         text = str(exc).lower()

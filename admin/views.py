@@ -3,12 +3,14 @@ from flask import flash
 from wtforms import PasswordField
 from wtforms.validators import Length, Optional
 
-from models import (ApiToken, AuditLog, Claim, Event, Grid, MemberUnit, PointsEntry,
-                    ProgressReport, Project, Role, Signup, User, Volunteer, VolunteerTeam,
+from models import (ApiToken, AuditLog, Claim, Event, Grid, LoginAttempt, LoginSession, MemberUnit,
+                    PointsEntry, ProgressReport, Project, Role, Signup, User, Volunteer, VolunteerTeam,
                     WorkOrder)
 
 from models.exposure import admin_filters
+from services import audit
 
+from .accounts import AccountRulesMixin, LoginAttemptAdminMixin, LoginSessionAdminMixin
 from .base import SecureModelView
 from .signups import EventSignupsMixin, SignupRulesMixin, event_filter
 from .claims import ClaimReviewMixin, PendingQueueMixin, ProgressReportRulesMixin, ProjectSlotsMixin
@@ -115,8 +117,9 @@ class WorkOrderView(WorkOrderMovesMixin, SecureModelView):
     form_columns = ("channel", "requester_name", "requester_phone", "grid", "category", "description", "due_at")
 
 
-class UserView(SecureModelView):
-    """Accounts: admins only. The password is set through a form field, stored hashed."""
+class UserView(AccountRulesMixin, SecureModelView):
+    """Accounts: admins only. The password is set through a form field, stored hashed; what
+    an edit does to sessions and the audit log is in admin/accounts.py."""
 
     permission = "accounts.manage"
     column_list = ("username", "display_name", "role", "unit", "active", "last_login_at", "created_at")
@@ -137,6 +140,7 @@ class UserView(SecureModelView):
         return ok
 
     def on_model_change(self, form, model, is_created):
+        model._password_changed = bool(form.password.data)
         if form.password.data:
             model.set_password(form.password.data)
         if model.role != Role.UNIT:
@@ -159,15 +163,32 @@ class ApiTokenView(ApiTokenIssueMixin, SecureModelView):
     column_filters = ("user", "revoked_at")
 
 
+class LoginSessionView(LoginSessionAdminMixin, SecureModelView):
+    pass
+
+
+class LoginAttemptView(LoginAttemptAdminMixin, SecureModelView):
+    pass
+
+
 class AuditLogView(SecureModelView):
     permission = "accounts.manage"
     can_create = False
     can_edit = False
     can_delete = False
-    column_list = ("created_at", "username", "action", "entity", "entity_id", "ip")
+    column_list = ("created_at", "username", "action", "entity", "entity_id", "changes", "ip")
+    column_formatters = {
+        "action": lambda view, context, model, name: audit.action_label(model.action),
+        "changes": lambda view, context, model, name: _shorten(model.changes, 80),
+    }
     column_searchable_list = ("username", "entity", "changes")
     column_filters = ("action", "entity", "created_at")
     column_default_sort = ("created_at", True)
+
+
+def _shorten(text, limit):
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # (model, view class, menu category): adding an entity is one line here.
@@ -186,5 +207,7 @@ REGISTRY = [
     (WorkOrder, WorkOrderView, "工单"),
     (User, UserView, "系统"),
     (ApiToken, ApiTokenView, "系统"),
+    (LoginSession, LoginSessionView, "系统"),
+    (LoginAttempt, LoginAttemptView, "系统"),
     (AuditLog, AuditLogView, "系统"),
 ]
