@@ -12,6 +12,7 @@ from flask import Flask, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from auth import web_security
 from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
 
@@ -28,6 +29,7 @@ def create_app(config=None):
     csrf.init_app(app)
     register_errors(app)
     app.after_request(security_headers)
+    web_security.init_app(app)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
 
     import admin
@@ -77,7 +79,9 @@ def load_config(app, override):
         POINTS_PER_HOUR=1,
         POINTS_EXPIRE_MONTHS=0,  # 0: points never expire
         CORS_ORIGINS=[],
+        **web_security.defaults(),
     )
+    app.config.update(web_security.from_environ(os.environ))
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
@@ -88,6 +92,7 @@ def load_config(app, override):
         app.config["CORS_ORIGINS"] = [o.strip() for o in os.environ["CORS_ORIGINS"].split(",") if o.strip()]
     if override:
         app.config.update(override)
+    web_security.finish_config(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app)
 
