@@ -225,3 +225,21 @@ def register_cli(app):
         except AccountError as exc:
             raise click.ClickException(str(exc))
         click.echo(f"已创建账号 {user.username}（{Role.label(user.role)}）")
+
+    @app.cli.command("set-password", help="重置账号密码；该账号的所有登录会话（含“记住我”）随即结束。")
+    @click.argument("username")
+    @click.option("--password", default=None, help="新密码；省略时交互输入")
+    def set_password_command(username, password):
+        from models import User
+        from services.accounts import AccountError, reset_password
+
+        user = User.get_or_none(User.username == username)
+        if user is None:
+            raise click.ClickException(f"找不到账号：{username}")
+        if password is None:
+            password = click.prompt("新密码", hide_input=True, confirmation_prompt="再次输入新密码")
+        try:
+            ended = reset_password(user, password, how="重置密码（命令行）")
+        except AccountError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"已重置 {user.username} 的密码，结束 {ended} 个登录会话。")

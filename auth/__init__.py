@@ -2,7 +2,7 @@
 sessions that end on the server (services/sessions.py)."""
 from flask_login import LoginManager
 
-from services import sessions
+from services import accounts, sessions
 
 from .views import bp
 
@@ -20,5 +20,6 @@ def load_user(token):
 
 
 def init_app(app):
+    accounts.prepare()
     login_manager.init_app(app)
     app.register_blueprint(bp)
