@@ -88,12 +88,14 @@ def test_logout_ends_the_session_and_the_remember_cookie_on_the_server(app):
     assert can_open_admin(replay(app, stolen))
     assert can_open_admin(replay(app, {"remember_token": stolen["remember_token"]}))
 
+    assert replay(app, stolen).get("/api/v1/me").get_json()["authenticated"] is True
     assert client.post("/logout").status_code == 302
     assert not can_open_admin(client)
     for copy in (stolen, {"session": stolen["session"]}, {"remember_token": stolen["remember_token"]}):
         thief = replay(app, copy)
         assert thief.get("/admin/").status_code == 302, copy.keys()
         assert thief.get("/admin/grid/").headers["Location"].startswith("/login")
+        assert thief.get("/api/v1/me").get_json()["authenticated"] is False  # the API's session login too
     row = LoginSession.get(LoginSession.user == clerk.id)
     assert row.ended_at is not None and row.end_reason == SessionEnd.LOGOUT
     assert [r.changes for r in audit_rows(clerk, "logout")] == [None]
@@ -459,3 +461,16 @@ def test_old_cookies_from_before_the_upgrade_open_nothing(app):
         session["_fresh"] = True
     assert not can_open_admin(client)
     assert re.match(r"^/login", client.get("/admin/grid/").headers["Location"])
+
+
+def test_an_unlocked_address_may_use_api_tokens_again(app, client, auth):
+    from api.auth import TOKEN_FAILURE_MARK
+
+    for _ in range(app.config.get("API_AUTH_MAX_FAILURES", 20)):
+        f.make_login_attempt(username=TOKEN_FAILURE_MARK, ip=OFFICE)
+    caller = app.test_client()
+    bad = {"Authorization": "Bearer hsl_not-a-real-token"}
+    assert caller.get("/api/v1/me", headers=bad, environ_base={"REMOTE_ADDR": OFFICE}).status_code == 429
+    auth.as_role(Role.ADMIN)
+    client.post("/admin/login_attempt/unlock/", data={"ip": OFFICE})
+    assert caller.get("/api/v1/me", headers=bad, environ_base={"REMOTE_ADDR": OFFICE}).status_code == 401
