@@ -6,6 +6,8 @@ from .accounts import ApiToken, AuditLog, LoginAttempt, Role, User
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
 from .base import SHANGHAI, BaseModel, Choices, clock, db, now
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
+from .media import Photo
+from .notices import Notice
 from .points import AppendOnlyError, EntryKind, PointsEntry
 from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectStatus
 from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
@@ -16,6 +18,7 @@ ALL_MODELS = [
     Grid, MemberUnit, User, LoginAttempt, ApiToken, AuditLog,
     Project, Claim, ProgressReport,
     VolunteerTeam, Volunteer, Event, Signup, PointsEntry, WorkOrder,
+    Photo, Notice,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + [
