@@ -93,6 +93,11 @@ def load_config(app, override):
     if override:
         app.config.update(override)
     web_security.finish_config(app.config)
+    if os.environ.get("ALLIANCE_CLOCK"):
+        # Tests only: a live test server starts its clock at the suite's pinned instant.
+        from models.base import clock, parse_instant
+
+        clock.pin(parse_instant(os.environ["ALLIANCE_CLOCK"]), tick=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app)
 

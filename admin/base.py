@@ -36,7 +36,7 @@ from peewee import (JOIN, BooleanField, PostgresqlDatabase, CharField, DateField
 from wtforms import validators
 
 from auth.permissions import can
-from models import db
+from models import db, now
 from models.base import DISPLAY_ATTRS, display_field
 from models.fields import PHONE_RE, BoundedIntegerField, PhoneField
 from services import audit
@@ -737,7 +737,7 @@ class SecureModelView(SecureViewMixin, ModelView):
     # -- export: streamed, bounded memory, inert cells -------------------------------------
 
     def get_export_name(self, export_type="csv"):
-        stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+        stamp = now().strftime("%Y%m%d_%H%M%S")
         return f"{self.model._meta.table_name}_{stamp}.{export_type}"
 
     def _export_rows(self, columns):
@@ -787,7 +787,7 @@ class SecureModelView(SecureViewMixin, ModelView):
             abort(404)
         columns = self.get_export_columns()
         filename = self.get_export_name(export_type)
-        title = f"{self.model._meta.verbose_name}_{dt.datetime.now():%Y%m%d}.{export_type}"
+        title = f"{self.model._meta.verbose_name}_{now():%Y%m%d}.{export_type}"
         disposition = f"attachment; filename={filename}; filename*=UTF-8''{quote(title)}"
         if export_type == "csv":
             return Response(stream_with_context(_csv_stream(self._export_rows(columns))),

@@ -4,8 +4,10 @@
 """
 from .accounts import ApiToken, AuditLog, LoginAttempt, LoginSession, Role, SessionEnd, User
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
-from .base import SHANGHAI, BaseModel, Choices, db, now
+from .base import SHANGHAI, BaseModel, Choices, clock, db, now
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
+from .media import Photo
+from .notices import Notice
 from .points import AppendOnlyError, EntryKind, PointsEntry
 from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectStatus
 from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
@@ -16,11 +18,12 @@ ALL_MODELS = [
     Grid, MemberUnit, User, LoginAttempt, ApiToken, AuditLog, LoginSession,
     Project, Claim, ProgressReport,
     VolunteerTeam, Volunteer, Event, Signup, PointsEntry, WorkOrder,
+    Photo, Notice,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + [
     "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "BaseModel", "Channel", "Choices", "ClaimStatus",
     "EntryKind", "EventCategory", "EventStatus", "Line", "OrderCategory", "OrderStatus",
     "ProjectStatus", "Rating", "Role", "SessionEnd", "SignupStatus", "UnitKind", "UnitStatus",
-    "VolunteerStatus", "db", "now",
+    "VolunteerStatus", "clock", "db", "now",
 ]
