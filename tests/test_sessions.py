@@ -4,12 +4,13 @@ account, and an audit log that names password and role changes.
 Everything goes through the login form and the admin, as a person would; a "stolen" cookie
 is replayed from a second client that holds nothing else.
 """
+import datetime as dt
 import hashlib
 import re
 
 import pytest
 
-from models import AuditLog, LoginAttempt, LoginSession, Role, SessionEnd, User, db, now
+from models import AuditLog, LoginAttempt, LoginSession, Role, SessionEnd, User, db
 from services import accounts
 
 from . import factories as f
@@ -108,13 +109,21 @@ def test_logging_out_on_one_device_keeps_the_others(app):
     assert not can_open_admin(phone) and can_open_admin(desktop)
 
 
-def test_an_expired_session_opens_nothing(app):
+def test_sessions_expire_on_the_server(app, clock):
     unit_user = f.make_user(role=Role.UNIT)
-    client = logged_in_client(app, unit_user, remember=True)
-    assert client.get("/my/claims").status_code == 200
-    LoginSession.update(expires_at=now()).where(LoginSession.user == unit_user.id).execute()
-    response = client.get("/my/claims")
+    plain, remembered = logged_in_client(app, unit_user), logged_in_client(app, unit_user, remember=True)
+    stolen = cookies_of(remembered)
+    hours = app.config["LOGIN_SESSION_HOURS"]
+    clock.advance(dt.timedelta(hours=hours) - dt.timedelta(minutes=1))
+    assert plain.get("/my/claims").status_code == 200
+    clock.advance(dt.timedelta(minutes=2))
+    response = plain.get("/my/claims")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert remembered.get("/my/claims").status_code == 200
+    # the remember cookie ends on the server with its lifetime, whatever the browser keeps
+    clock.advance(app.config["REMEMBER_COOKIE_DURATION"])
+    assert remembered.get("/my/claims").status_code == 302
+    assert replay(app, {"remember_token": stolen["remember_token"]}).get("/my/claims").status_code == 302
 
 
 def test_a_plain_login_lasts_hours_and_remember_me_days(app):
@@ -336,7 +345,7 @@ def test_every_login_checks_exactly_one_hash_of_the_same_cost(client, monkeypatc
 
 # --- lock-out -----------------------------------------------------------------------------
 
-def test_failing_for_the_admin_locks_only_the_failing_address(app):
+def test_failing_for_the_admin_locks_only_the_failing_address(app, clock):
     admin = f.make_user(role=Role.ADMIN)
     attacker = app.test_client()
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
@@ -350,6 +359,9 @@ def test_failing_for_the_admin_locks_only_the_failing_address(app):
     assert can_open_admin(office)
     # the attacker may still try other accounts until the address as a whole is spent
     assert login(attacker, "someone-else", "guess", ip=ATTACKER).status_code == 401
+    # and the lock lifts by itself when the window has passed
+    clock.advance(dt.timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"], seconds=1))
+    assert login(attacker, admin.username, ip=ATTACKER).status_code == 302
 
 
 def test_an_address_failing_across_many_usernames_is_stopped(app):
