@@ -42,6 +42,12 @@ class Project(TimestampedModel):
     published = BooleanField(default=False, index=True, verbose_name="已发布")
     status = CharField(max_length=20, choices=ProjectStatus.choices, default=ProjectStatus.DRAFT, index=True, verbose_name="项目状态")
     progress = BoundedIntegerField(default=0, min_value=0, max_value=100, verbose_name="进度(%)")
+    # set by the project state machine (services/projects.py), never by a form
+    opened_at = DateTimeField(null=True, verbose_name="开放认领时间")
+    started_at = DateTimeField(null=True, verbose_name="开始实施时间")
+    completed_at = DateTimeField(null=True, verbose_name="完成时间")
+    closed_at = DateTimeField(null=True, verbose_name="关闭时间")
+    close_reason = TextField(null=True, verbose_name="关闭原因")
 
     class Meta:
         verbose_name = "治理项目"
@@ -82,6 +88,12 @@ class Claim(TimestampedModel):
     reviewed_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="reviewed_claims", verbose_name="审核人")
     reviewed_at = DateTimeField(null=True, verbose_name="审核时间")
     note = TextField(null=True, verbose_name="审核意见")
+    withdrawn_at = DateTimeField(null=True, verbose_name="撤回时间")
+    withdraw_reason = TextField(null=True, verbose_name="撤回原因")
+    # a confirmed claim withdrawn by its unit waits here until a clerk has taken note
+    needs_ack = BooleanField(default=False, verbose_name="撤回待知悉")
+    acknowledged_at = DateTimeField(null=True, verbose_name="知悉时间")
+    acknowledged_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="+", verbose_name="知悉人")
 
     class Meta:
         verbose_name = "认领"
