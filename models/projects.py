@@ -51,6 +51,8 @@ class Project(TimestampedModel):
 
     class Meta:
         verbose_name = "治理项目"
+        # kept by services (slots: claims; progress: reports; reason: the close move)
+        read_only = ("live_claims", "progress", "close_reason")
         constraints = [SQL("CHECK (live_claims <= slots)")]
         public_fields = ("id", "title", "line", "category", "description", "grid", "needs",
                          "slots", "live_claims", "deadline", "status", "progress")
@@ -97,6 +99,7 @@ class Claim(TimestampedModel):
 
     class Meta:
         verbose_name = "认领"
+        read_only = ("reviewed_by", "withdraw_reason", "needs_ack", "acknowledged_by")
         # shown only to the unit that made the claim
         public_fields = ("id", "project", "status", "plan", "note", "created_at", "reviewed_at")
         api = dict(path="claims", scope="own", owner="unit", permission="claims.own",
