@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
+from services.points import format_hours
 
 LOCALE = "zh_Hans_CN"
 csrf = CSRFProtect()
@@ -29,6 +30,7 @@ def create_app(config=None):
     register_errors(app)
     app.after_request(security_headers)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+    app.jinja_env.filters["hours"] = format_hours
 
     import admin
     import api

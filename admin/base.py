@@ -45,6 +45,7 @@ from models.base import DISPLAY_ATTRS, display_field
 from models.fields import PHONE_RE, BoundedIntegerField, PhoneField
 from services import audit
 from services.common import write_transaction
+from services.points import format_hours
 from services.errors import ServiceError
 from services.transitions import MACHINES
 
@@ -406,6 +407,7 @@ class SecureModelView(SecureViewMixin, ModelView):
         type(None): lambda view, value, name=None: "",
         dt.datetime: lambda view, value, name=None: value.strftime("%Y-%m-%d %H:%M"),
         dt.date: lambda view, value, name=None: value.strftime("%Y-%m-%d"),
+        decimal.Decimal: lambda view, value, name=None: format_hours(value),  # hours, the only decimals
     }
 
     # -- sorting, searching, filtering ----------------------------------------------

@@ -119,7 +119,7 @@ def claim_project(project_id, unit, plan, *, user=None):
 
 
 def _project_running(claim):
-    status = Project.select(Project.status).where(Project.id == claim.project_id).scalar()
+    status = claim.project.status  # joined by list pages; read afresh under the lock by move()
     if status in projects.FROZEN:
         return f"项目{ProjectStatus.label(status)}，认领不能再撤回"
     return None

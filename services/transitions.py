@@ -215,6 +215,7 @@ class Machine:
             if current is None or getattr(current, self.field) != source:
                 raise Conflict(RACE.format(noun=self.noun))
             obj.__data__.update(current.__data__)
+            obj.__rel__.clear()  # related rows a guard reads are read afresh too
             self._guard(obj, t)
             at = now()
             row = {self.field: t.target}
