@@ -78,12 +78,15 @@ def load_config(app, override):
         EXPORT_MAX_ROWS=0,  # 0: no cap; exports stream in constant memory
         POINTS_PER_HOUR=1,
         POINTS_EXPIRE_MONTHS=0,  # 0: points never expire
+        CHECKIN_OPENS_BEFORE_MINUTES=120,  # check-in from 2 h before the start …
+        CHECKIN_CLOSES_DAYS_AFTER=0,  # … to the end of the event's last day (+ N days)
         CORS_ORIGINS=[],
     )
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
-    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS"):
+    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS", "CHECKIN_OPENS_BEFORE_MINUTES",
+                "CHECKIN_CLOSES_DAYS_AFTER"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
     if os.environ.get("CORS_ORIGINS"):

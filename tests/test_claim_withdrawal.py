@@ -85,6 +85,9 @@ def test_clerks_see_and_acknowledge_withdrawn_confirmed_claims(client, auth, con
     auth.logout()
 
     clerk = auth.as_role(Role.CLERK)
+    home = text(client.get("/admin/"))  # in front of the clerks: a card on the admin home
+    assert re.search(r'href="/admin/withdrawn_claim/">\s*<div class="card-body p-2">\s*'
+                     r'<div class="text-muted small">撤回待知悉</div>\s*<div class="h4 mb-0 text-dark">1</div>', home)
     queue = text(client.get("/admin/withdrawn_claim/"))
     assert "撤回待知悉" in queue and "负责人调离" in queue and "银发助餐点" in queue
     assert f'value="{other.id}"' not in queue
