@@ -101,7 +101,8 @@ class Claim(TimestampedModel):
         verbose_name = "认领"
         read_only = ("reviewed_by", "withdraw_reason", "needs_ack", "acknowledged_by")
         # shown only to the unit that made the claim
-        public_fields = ("id", "project", "status", "plan", "note", "created_at", "reviewed_at")
+        public_fields = ("id", "project", "status", "plan", "note", "created_at", "reviewed_at",
+                         "withdrawn_at", "withdraw_reason")
         api = dict(path="claims", scope="own", owner="unit", permission="claims.own",
                    filters=("status", "project"),
                    sorts=("created_at", "id"), default_sort="-created_at")

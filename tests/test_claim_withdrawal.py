@@ -134,6 +134,7 @@ def test_the_api_needs_a_reason_for_a_confirmed_claim(client, confirmed):
 
     response = _api(client, plaintext, claim.id, json={"reason": "项目调整"})
     assert response.status_code == 200 and response.get_json()["status"] == ClaimStatus.WITHDRAWN
+    assert response.get_json()["withdraw_reason"] == "项目调整" and response.get_json()["withdrawn_at"]
     assert fresh(claim).needs_ack and fresh(claim).withdraw_reason == "项目调整"
     # a pending claim still goes with an empty request
     pending = claims.claim_project(f.make_project().id, user.unit, "计划")
