@@ -17,10 +17,10 @@ claim's status or a project's ``live_claims`` any other way.
 """
 from peewee import IntegrityError
 
-from models import (Claim, ClaimStatus, MemberUnit, ProgressReport, Project, ProjectStatus,
-                    UnitStatus, db, now)
+from models import (Claim, ClaimStatus, MemberUnit, ProgressReport, Project, ProjectStatus, Role,
+                    UnitStatus, User, db, now)
 
-from . import audit, projects
+from . import audit, notices, projects
 from .common import get_or_404, write_transaction
 from .errors import Conflict, Forbidden, NotFound, ServiceError
 from .projects import status_for_slots  # noqa: F401 (the admin and older callers ask here)
@@ -33,6 +33,7 @@ PUBLIC_STATUSES = (ProjectStatus.OPEN, ProjectStatus.CLAIMED, ProjectStatus.IN_P
 PLAN_MAX = 2000
 NOTE_MAX = 2000
 REPORT_MAX = 5000
+ACK_QUEUE_PATH = "/admin/withdrawn_claim/"  # the clerks' 撤回待知悉 queue
 FULL = "名额已满"
 DUPLICATE = "贵单位已认领该项目，请勿重复认领"
 
@@ -137,6 +138,19 @@ def _after_move(moved):
         roll_up_progress(claim.project_id)
 
 
+def _tell_the_clerks(moved):
+    """A confirmed claim withdrawn: beside the 撤回待知悉 queue, a notice to every active
+    clerk and admin, written in the withdrawal's transaction."""
+    claim = moved.obj
+    staff = [pk for (pk,) in User.select(User.id).where(
+        User.role.in_((Role.ADMIN, Role.CLERK)), User.active == True).tuples()]  # noqa: E712
+    unit = MemberUnit.get_by_id(claim.unit_id).name
+    project = Project.get_by_id(claim.project_id).title
+    notices.notify("claim_withdrawn", title=f"{unit}撤回了已确认的认领", users=staff, subject=claim,
+                   body=f"{unit}撤回了对“{project}”的认领（已确认）。原因：{claim.withdraw_reason or '未说明'}",
+                   link=ACK_QUEUE_PATH)
+
+
 C = ClaimStatus
 CLAIMS = Machine(Claim, ClaimStatus, [
     Transition("confirm", (C.PENDING,), C.CONFIRMED, "确认认领", "records.manage", stamp="reviewed_at",
@@ -147,7 +161,7 @@ CLAIMS = Machine(Claim, ClaimStatus, [
                audit=C.WITHDRAWN),
     Transition("withdraw_confirmed", (C.CONFIRMED,), C.WITHDRAWN, "撤回认领", "claims.owner",
                stamp="withdrawn_at", audit=C.WITHDRAWN, ask="撤回原因", guard=_project_running,
-               confirm="该认领已经工作人员确认，项目可能已在实施。撤回后名额将释放，工作人员会收到提醒。"),
+               after=_tell_the_clerks, confirm="该认领已经工作人员确认，项目可能已在实施。撤回后名额将释放，工作人员会收到提醒。"),
 ], refusal="认领当前为“{state}”，不能改为“{target}”", after=_after_move)
 
 

@@ -17,6 +17,8 @@ from . import factories as f
 from .adminkit import populate
 from .records_helpers import funded_volunteer, text
 
+pytestmark = pytest.mark.dates  # windows, deadlines, this year's figures: make test-dates
+
 
 # --- read-only and timestamp columns, once in the base ----------------------------------------
 

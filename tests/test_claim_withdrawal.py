@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from models import AuditLog, Claim, ClaimStatus, Project, ProjectStatus, Role
+from models import AuditLog, Claim, ClaimStatus, Notice, Project, ProjectStatus, Role, User
 from services import claims, tokens
 
 from . import factories as f
@@ -28,6 +28,7 @@ def confirmed(app):
 
 
 def test_a_pending_claim_is_withdrawn_with_one_tap(client, auth):
+    f.make_user(role=Role.CLERK)
     user = auth.as_role(Role.UNIT)
     claim = claims.claim_project(f.make_project(slots=1).id, user.unit, "计划")
     page = text(client.get("/my/claims"))
@@ -37,6 +38,7 @@ def test_a_pending_claim_is_withdrawn_with_one_tap(client, auth):
     claim = fresh(claim)
     assert claim.status == ClaimStatus.WITHDRAWN and claim.withdrawn_at and not claim.needs_ack
     assert "名额已释放" in text(client.get("/my/claims"))
+    assert Notice.select().count() == 0  # nobody needs telling
 
 
 def test_a_confirmed_claim_needs_the_confirmation_page_and_a_reason(client, auth, confirmed):
@@ -70,6 +72,12 @@ def test_a_confirmed_claim_needs_the_confirmation_page_and_a_reason(client, auth
     assert "工作人员已收到撤回提醒" in text(client.get("/my/claims"))
     row = AuditLog.get(AuditLog.entity == "Claim", AuditLog.action == ClaimStatus.WITHDRAWN)
     assert json.loads(row.changes)["withdraw_reason"] == "负责人调离，无法继续实施"
+    # every active clerk and admin is told, in the same transaction (the move's after hook)
+    told = list(Notice.select().where(Notice.kind == "claim_withdrawn"))
+    assert {n.recipient_id for n in told} == {u.id for u in User.select().where(
+        User.role.in_((Role.CLERK, Role.ADMIN)), User.active == True)}  # noqa: E712
+    assert told and all("负责人调离，无法继续实施" in n.body and n.subject_id == claim.id for n in told)
+    assert all(n.link == "/admin/withdrawn_claim/" for n in told)
 
 
 def test_clerks_see_and_acknowledge_withdrawn_confirmed_claims(client, auth, confirmed):
