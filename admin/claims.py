@@ -159,6 +159,7 @@ class WithdrawnQueueMixin:
     column_export_exclude_list = ("reason",)
     column_default_sort = ("withdrawn_at", False)
     action_disallowed_list = ["confirm", "reject"]
+    column_extra_row_actions = []  # nothing left to review here
 
     def __init__(self, model, **kwargs):
         kwargs.setdefault("name", "撤回待知悉")
@@ -211,6 +212,8 @@ class ProjectSlotsMixin(MachineMovesMixin):
         return ok
 
     def on_model_change(self, form, model, is_created):
+        # nothing to adjust any more (status and counters are not in the form); the hook
+        # stays so that a save's steps read the same in every view
         super().on_model_change(form, model, is_created)
 
     def after_save_in_transaction(self, form, model, is_created):

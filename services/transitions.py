@@ -18,9 +18,10 @@ services make), the timestamp column it sets and an optional guard::
 - it checks the move — unknown (400), not this user's to make (403), not from this state
   or refused by the guard (409) — with one Chinese message shape:
   "<实体>当前为“<状态>”，不能<动作>[：<原因>]";
-- ``UPDATE … SET status = <to>, <stamp> = now, updated_at = now, <values> WHERE id = ? AND
-  status = <from>``: 0 rows means someone moved the record first ("刚被他人处理", 409), so
-  two people clicking at once never both succeed;
+- inside one write transaction it re-reads (on PostgreSQL: locks) the row, so the guard
+  judges current data, then ``UPDATE … SET status = <to>, <stamp> = now, updated_at = now,
+  <values> WHERE id = ? AND status = <from>``: a record moved since the caller read it, or
+  0 rows, is "刚被他人处理" (409), so two people clicking at once never both succeed;
 - it writes the audit row and runs the ``after`` hooks (the transition's, then the
   machine's) in the same transaction: side effects (slot counters, promotions, cascades;
   later work-order steps and notices) commit or roll back with the move.
@@ -69,7 +70,8 @@ class Transition:
     guard: Optional[Callable] = None    # guard(obj) -> Chinese reason to refuse, or None
     after: Optional[Callable] = None    # after(moved), inside the move's transaction
     audit: Optional[str] = None         # the audit action; the transition's name if None
-    ask: Optional[str] = None           # the label of the text a person must give (原因)
+    ask: Optional[str] = None           # the label of the text a person must give (原因);
+                                        # forms show it, the service checks it
     confirm: Optional[str] = None       # what a button warns before the move
 
     @property
@@ -99,7 +101,7 @@ class Machine:
         self.closed = tuple(closed)
         self.refusal_shape = refusal
         self.transitions = {}
-        self._after = list(after) if isinstance(after, (list, tuple)) else [after]
+        self._after = list(after) if isinstance(after, (list, tuple)) else [after] if after else []
         for transition in transitions:
             self._declare(transition)
         MACHINES[model.__name__] = self

@@ -33,6 +33,8 @@ def test_a_pending_claim_is_withdrawn_with_one_tap(client, auth):
     claim = claims.claim_project(f.make_project(slots=1).id, user.unit, "计划")
     page = text(client.get("/my/claims"))
     assert f'action="/my/claims/{claim.id}/withdraw"' in page  # a button that posts at once
+    confirm = text(client.get(f"/my/claims/{claim.id}/withdraw"))  # the page exists, reason optional
+    assert "撤回后名额将立即释放" in confirm and "required" not in confirm.split('name="reason"')[1].split(">")[0]
     response = client.post(f"/my/claims/{claim.id}/withdraw")
     assert response.status_code == 303
     claim = fresh(claim)
