@@ -23,7 +23,6 @@ from models import (Claim, ClaimStatus, MemberUnit, ProgressReport, Project, Pro
 from . import audit, notices, projects
 from .common import get_or_404, write_transaction
 from .errors import Conflict, Forbidden, NotFound, ServiceError
-from .projects import status_for_slots  # noqa: F401 (the admin and older callers ask here)
 from .transitions import Machine, Transition
 
 CLAIMABLE = (ProjectStatus.OPEN,)

@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from admin.base import read_only_fields
-from admin.views import REGISTRY
 from models import (Event, Grid, MemberUnit, ProgressReport, Project, Role, Signup, SignupStatus,
                     VolunteerTeam, WorkOrder, now)
 from services import audit, claims, points, signups
