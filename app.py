@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from auth import web_security
 from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
+from services.points import format_hours
 
 LOCALE = "zh_Hans_CN"
 csrf = CSRFProtect()
@@ -31,6 +32,7 @@ def create_app(config=None):
     app.after_request(security_headers)
     web_security.init_app(app)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+    app.jinja_env.filters["hours"] = format_hours
 
     import admin
     import api
@@ -78,6 +80,8 @@ def load_config(app, override):
         EXPORT_MAX_ROWS=0,  # 0: no cap; exports stream in constant memory
         POINTS_PER_HOUR=1,
         POINTS_EXPIRE_MONTHS=0,  # 0: points never expire
+        CHECKIN_OPENS_BEFORE_MINUTES=120,  # check-in from 2 h before the start …
+        CHECKIN_CLOSES_DAYS_AFTER=0,  # … to the end of the event's last day (+ N days)
         CORS_ORIGINS=[],
         **web_security.defaults(),
     )
@@ -85,7 +89,8 @@ def load_config(app, override):
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
-    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS"):
+    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS", "CHECKIN_OPENS_BEFORE_MINUTES",
+                "CHECKIN_CLOSES_DAYS_AFTER"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
     if os.environ.get("CORS_ORIGINS"):

@@ -39,3 +39,4 @@ class Volunteer(TimestampedModel):
 
     class Meta:
         verbose_name = "志愿者"
+        read_only = ("points_balance",)  # kept by services.points with each ledger entry
