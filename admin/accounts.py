@@ -8,8 +8,9 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
 
-from models import Role, db
+from models import Role
 from services import accounts, audit, lockout, sessions
+from services.common import write_transaction
 
 from .base import parse_ids
 
@@ -53,7 +54,7 @@ class LoginSessionAdminMixin:
     @action("end", "结束会话", "确定结束选中的登录会话吗？对方需要重新登录。")
     def action_end(self, ids):
         pks = parse_ids(ids)
-        with db.atomic():
+        with write_transaction():
             ended = sessions.end_by_ids(pks)
             audit.record("end_sessions", entity="LoginSession", entity_id=",".join(map(str, pks[:20])),
                          changes=f"结束 {ended} 个登录会话")

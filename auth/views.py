@@ -6,8 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from models import Role, User, db, now
+from models import Role, User, now
 from services import accounts, audit, lockout, sessions
+from services.common import write_transaction
 
 bp = Blueprint("auth", __name__)
 
@@ -78,7 +79,7 @@ def login():
         if user is not None:
             remember = bool(form.remember.data)
             _renew_session(keep_visitor_state=True)
-            with db.atomic():
+            with write_transaction():
                 lockout.clear_pair(username, ip)
                 User.update(last_login_at=now()).where(User.id == user.id).execute()
                 sessions.start(user, remember=remember)
@@ -96,7 +97,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
-        with db.atomic():
+        with write_transaction():
             if sessions.end(current_user.session_token):
                 audit.record("logout", current_user._get_current_object())
     _renew_session(keep_visitor_state=False)

@@ -5,9 +5,10 @@ import secrets
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import MemberUnit, Role, SessionEnd, User, accounts as account_models, db, now
+from models import MemberUnit, Role, SessionEnd, User, accounts as account_models, now
 
 from . import audit, sessions
+from .common import write_transaction
 
 
 class AccountError(Exception):
@@ -35,7 +36,7 @@ def create_user(username, password, role, *, unit_name=None, display_name=None, 
         unit = MemberUnit.get_or_none(MemberUnit.name == unit_name)
         if unit is None:
             raise AccountError(f"找不到成员单位：{unit_name}")
-    with db.atomic():
+    with write_transaction():
         if User.select().where(User.username == username).exists():
             raise AccountError(f"用户名 {username} 已存在")
         user = User(username=username, role=role, unit=unit, display_name=display_name)
@@ -87,7 +88,7 @@ def reset_password(user, password, *, actor=None, how="重置密码"):
     """Set a new password chosen by someone else (admin, command line): every session and
     remember cookie of the account ends. One transaction, audited without the hash."""
     check_new_password(password)
-    with db.atomic():
+    with write_transaction():
         user.set_password(password)
         User.update(password_hash=user.password_hash, updated_at=now()).where(
             User.id == user.id).execute()
@@ -104,7 +105,7 @@ def change_own_password(user, current, new, *, keep_token=None):
     check_new_password(new)
     if check_password_hash(user.password_hash, new):
         raise AccountError("新密码不能与当前密码相同", "new")
-    with db.atomic():
+    with write_transaction():
         user.set_password(new)
         User.update(password_hash=user.password_hash, updated_at=now()).where(
             User.id == user.id).execute()

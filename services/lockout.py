@@ -25,9 +25,10 @@ import datetime as dt
 from flask import current_app
 from peewee import fn
 
-from models import LoginAttempt, db, now
+from models import LoginAttempt, now
 
 from . import audit
+from .common import write_transaction
 
 
 def _since(at=None):
@@ -98,7 +99,7 @@ def unlock(*, ip, username=None, by=None):
     ip = (ip or "")[:64]
     if not ip:
         return 0
-    with db.atomic():
+    with write_transaction():
         query = LoginAttempt.update(cleared_at=now()).where(
             LoginAttempt.ip == ip, LoginAttempt.cleared_at.is_null())
         if username:
