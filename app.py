@@ -12,8 +12,10 @@ from flask import Flask, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from auth import web_security
 from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
+from services.points import format_hours
 
 LOCALE = "zh_Hans_CN"
 csrf = CSRFProtect()
@@ -28,7 +30,9 @@ def create_app(config=None):
     csrf.init_app(app)
     register_errors(app)
     app.after_request(security_headers)
+    web_security.init_app(app)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+    app.jinja_env.filters["hours"] = format_hours
 
     import admin
     import api
@@ -76,6 +80,8 @@ def load_config(app, override):
         EXPORT_MAX_ROWS=0,  # 0: no cap; exports stream in constant memory
         POINTS_PER_HOUR=1,
         POINTS_EXPIRE_MONTHS=0,  # 0: points never expire
+        CHECKIN_OPENS_BEFORE_MINUTES=120,  # check-in from 2 h before the start …
+        CHECKIN_CLOSES_DAYS_AFTER=0,  # … to the end of the event's last day (+ N days)
         CORS_ORIGINS=[],
         # Connection pool per app process, SQLite and PostgreSQL (0: connect per request).
         # A request holds one connection: size it at least the threads per worker, and
@@ -83,11 +89,14 @@ def load_config(app, override):
         DATABASE_POOL_SIZE=8,
         DATABASE_POOL_STALE_TIMEOUT=300,  # seconds before a pooled connection is replaced
         DATABASE_POOL_TIMEOUT=10,  # seconds a request waits for a free pooled connection
+        **web_security.defaults(),
     )
+    app.config.update(web_security.from_environ(os.environ))
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
-    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS",
+    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS", "CHECKIN_OPENS_BEFORE_MINUTES",
+                "CHECKIN_CLOSES_DAYS_AFTER",
                 "DATABASE_POOL_SIZE", "DATABASE_POOL_STALE_TIMEOUT", "DATABASE_POOL_TIMEOUT"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
@@ -95,6 +104,7 @@ def load_config(app, override):
         app.config["CORS_ORIGINS"] = [o.strip() for o in os.environ["CORS_ORIGINS"].split(",") if o.strip()]
     if override:
         app.config.update(override)
+    web_security.finish_config(app.config)
     if os.environ.get("ALLIANCE_CLOCK"):
         # Tests only: a live test server starts its clock at the suite's pinned instant.
         from models.base import clock, parse_instant
@@ -262,3 +272,21 @@ def register_cli(app):
         except AccountError as exc:
             raise click.ClickException(str(exc))
         click.echo(f"已创建账号 {user.username}（{Role.label(user.role)}）")
+
+    @app.cli.command("set-password", help="重置账号密码；该账号的所有登录会话（含“记住我”）随即结束。")
+    @click.argument("username")
+    @click.option("--password", default=None, help="新密码；省略时交互输入")
+    def set_password_command(username, password):
+        from models import User
+        from services.accounts import AccountError, reset_password
+
+        user = User.get_or_none(User.username == username)
+        if user is None:
+            raise click.ClickException(f"找不到账号：{username}")
+        if password is None:
+            password = click.prompt("新密码", hide_input=True, confirmation_prompt="再次输入新密码")
+        try:
+            ended = reset_password(user, password, how="重置密码（命令行）")
+        except AccountError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"已重置 {user.username} 的密码，结束 {ended} 个登录会话。")

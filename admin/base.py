@@ -9,6 +9,10 @@ Stock Flask-Admin on peewee has measured defects; each is closed here, once:
 - exports load every row in memory and   → CSV and XLSX stream from a server-side
   write formulas verbatim                   iterator; formula cells are neutralised
 - ``page=-1`` or a bad id gives a 500    → parameters are clamped and checked
+- every column is a form field, so        → timestamps, service-kept counters
+  ``created_at`` or a status is editable    (``Meta.read_only``) and what a state machine
+                                            owns (status, stamps) leave every form here;
+                                            a save writes only the fields it changed
 """
 import csv
 import datetime as dt
@@ -40,7 +44,10 @@ from models import db, now
 from models.base import DISPLAY_ATTRS, display_field
 from models.fields import PHONE_RE, BoundedIntegerField, PhoneField
 from services import audit
+from services.common import write_transaction
+from services.points import format_hours
 from services.errors import ServiceError
+from services.transitions import MACHINES
 
 from . import wording
 
@@ -57,6 +64,19 @@ def search_fields_of(model):
         return [display_field(model)]
     return [f for f in model._meta.sorted_fields
             if isinstance(f, (CharField, TextField)) and not f.choices][:1]
+
+
+def read_only_fields(model):
+    """Columns no admin form may write: the timestamps, counters services keep (declared
+    once on the model as ``Meta.read_only``) and what a state machine owns — its status
+    column and the timestamps its moves set (services/transitions.py)."""
+    names = {name for name in ("created_at", "updated_at") if name in model._meta.fields}
+    names.update(getattr(model._meta, "read_only", ()))
+    machine = MACHINES.get(model.__name__)
+    if machine is not None:
+        names.add(machine.field)
+        names.update(t.stamp for t in machine if t.stamp)
+    return names
 
 
 def record_label(record):
@@ -245,6 +265,8 @@ class SecureModelView(SecureViewMixin, ModelView):
     def __init__(self, model, **kwargs):
         kwargs.setdefault("name", model._meta.verbose_name)
         kwargs.setdefault("endpoint", model._meta.table_name)
+        declared = tuple(self.form_excluded_columns or ())
+        self.form_excluded_columns = declared + tuple(sorted(read_only_fields(model) - set(declared)))
         self._joins = {}
         if self.form_ajax_refs is None:
             # large related tables get a search-as-you-type picker instead of a huge <select>
@@ -385,6 +407,7 @@ class SecureModelView(SecureViewMixin, ModelView):
         type(None): lambda view, value, name=None: "",
         dt.datetime: lambda view, value, name=None: value.strftime("%Y-%m-%d %H:%M"),
         dt.date: lambda view, value, name=None: value.strftime("%Y-%m-%d"),
+        decimal.Decimal: lambda view, value, name=None: format_hours(value),  # hours, the only decimals
     }
 
     # -- sorting, searching, filtering ----------------------------------------------
@@ -616,13 +639,18 @@ class SecureModelView(SecureViewMixin, ModelView):
         return {f.name: model.__data__.get(f.name) for f in model._meta.sorted_fields
                 if f.name not in self.audit_exclude}
 
+    def after_save_in_transaction(self, form, model, is_created):
+        """Writes that must commit or roll back with the save (a service's consequences:
+        a project following its slots, waiting people filling places a raise freed)."""
+
     def create_model(self, form):
         try:
-            with db.atomic():
+            with write_transaction():
                 model = self.model()
                 form.populate_obj(model)
                 self._on_model_change(form, model, True)
                 model.save(force_insert=True)
+                self.after_save_in_transaction(form, model, True)
                 audit.record("create", model, changes=self._snapshot(model))
         except IntegrityError as exc:
             self._integrity_message(exc)
@@ -633,16 +661,26 @@ class SecureModelView(SecureViewMixin, ModelView):
     def update_model(self, form, model):
         before = self._snapshot(model)
         try:
-            with db.atomic():
+            with write_transaction():
                 form.populate_obj(model)
                 self._on_model_change(form, model, False)
-                model.save()
-                audit.record("update", model, changes=_changes(before, self._snapshot(model)))
+                # only what the form (or a hook) set: a column it does not hold — a status
+                # a service moved meanwhile — is never written back from a stale read
+                changed = list(model.dirty_fields)
+                if "updated_at" in model._meta.fields:
+                    changed.append(model._meta.fields["updated_at"])
+                model.save(only=changed)
+                self.after_save_in_transaction(form, model, False)
+                self.record_update(model, _changes(before, self._snapshot(model)))
         except IntegrityError as exc:
             self._integrity_message(exc)
             return False
         self.after_model_change(form, model, False)
         return True
+
+    def record_update(self, model, changes):
+        """The audit row of an edit, inside its transaction; a view may say more."""
+        audit.record("update", model, changes=changes)
 
     def _integrity_message(self, exc):
         text = str(exc).lower()

@@ -3,15 +3,18 @@ from flask import flash
 from wtforms import PasswordField
 from wtforms.validators import Length, Optional
 
-from models import (ApiToken, AuditLog, Claim, Event, Grid, MemberUnit, PointsEntry,
-                    ProgressReport, Project, Role, Signup, User, Volunteer, VolunteerTeam,
+from models import (ApiToken, AuditLog, Claim, Event, Grid, LoginAttempt, LoginSession, MemberUnit,
+                    PointsEntry, ProgressReport, Project, Role, Signup, User, Volunteer, VolunteerTeam,
                     WorkOrder)
 
 from models.exposure import admin_filters
+from services import audit
 
+from .accounts import AccountRulesMixin, LoginAttemptAdminMixin, LoginSessionAdminMixin
 from .base import SecureModelView
 from .signups import EventSignupsMixin, SignupRulesMixin, event_filter
-from .claims import ClaimReviewMixin, PendingQueueMixin, ProgressReportRulesMixin, ProjectSlotsMixin
+from .claims import (ClaimReviewMixin, PendingQueueMixin, ProgressReportRulesMixin, ProjectSlotsMixin,
+                     WithdrawnQueueMixin)
 from .workorders import OverdueFilter, WorkOrderMovesMixin
 from .tokens import ApiTokenIssueMixin
 
@@ -34,14 +37,13 @@ class ProjectView(ProjectSlotsMixin, SecureModelView):
                    "published", "status", "progress")
     column_searchable_list = ("title", "category")
     column_filters = admin_filters(Project, "published", "deadline")
-    form_excluded_columns = ("live_claims", "created_at", "updated_at")
 
 
 class ClaimView(ClaimReviewMixin, SecureModelView):
     """Status changes only through services.claims: confirm/reject actions and the
     审核 page; the edit form changes the note alone (see admin/claims.py)."""
 
-    column_list = ("project", "unit", "status", "created_at", "reviewed_by", "reviewed_at")
+    column_list = ("project", "unit", "status", "created_at", "reviewed_by", "reviewed_at", "withdrawn_at")
     column_searchable_list = ("plan",)
     column_filters = ("status", "unit", "project", "created_at")
 
@@ -50,11 +52,14 @@ class PendingClaimView(PendingQueueMixin, ClaimView):
     """待审核认领: the review queue."""
 
 
+class WithdrawnClaimView(WithdrawnQueueMixin, ClaimView):
+    """撤回待知悉: confirmed claims their units withdrew, for a clerk to acknowledge."""
+
+
 class ProgressReportView(ProgressReportRulesMixin, SecureModelView):
     column_list = ("claim.project", "claim.unit", "percent", "reported_on", "created_at")
     column_searchable_list = ("text",)
     column_filters = ("claim.project", "claim.unit", "reported_on")
-    form_excluded_columns = ("created_at", "updated_at")
 
 
 class EventView(EventSignupsMixin, SecureModelView):
@@ -63,7 +68,6 @@ class EventView(EventSignupsMixin, SecureModelView):
     column_searchable_list = ("title", "location")
     column_filters = admin_filters(Event, "published")
     column_default_sort = ("starts_at", True)
-    form_excluded_columns = ("sequence", "signup_count", "created_at", "updated_at")
 
 
 class SignupView(SignupRulesMixin, SecureModelView):
@@ -83,7 +87,6 @@ class VolunteerTeamView(SecureModelView):
 class VolunteerView(SecureModelView):
     column_list = ("name", "phone", "team", "grid", "party_member", "skills", "joined_on", "status", "points_balance")
     column_searchable_list = ("name", "phone", "skills")
-    form_excluded_columns = ("points_balance", "hours_total", "entry_count", "created_at", "updated_at")
     column_filters = ("team", "grid", "party_member", "status", "joined_on")
 
 
@@ -97,11 +100,11 @@ class PointsEntryView(SecureModelView):
                    "description", "item", "corrects", "recorded_by")
     column_searchable_list = ("description",)
     column_filters = ("kind", "volunteer", "event", "organiser", "created_at")
-    form_excluded_columns = ("created_at", "updated_at", "recorded_by", "signup", "corrections")
+    form_excluded_columns = ("recorded_by", "signup", "corrections")
 
 
 class WorkOrderView(WorkOrderMovesMixin, SecureModelView):
-    """States change only through services.workorders.MOVES (buttons on each row);
+    """States change only through services.workorders.ORDERS (buttons on each row);
     the generic form edits the request itself, never the state or its timestamps."""
 
     can_delete = False  # a request is closed by 撤销 (with a reason), never erased
@@ -115,13 +118,14 @@ class WorkOrderView(WorkOrderMovesMixin, SecureModelView):
     form_columns = ("channel", "requester_name", "requester_phone", "grid", "category", "description", "due_at")
 
 
-class UserView(SecureModelView):
-    """Accounts: admins only. The password is set through a form field, stored hashed."""
+class UserView(AccountRulesMixin, SecureModelView):
+    """Accounts: admins only. The password is set through a form field, stored hashed; what
+    an edit does to sessions and the audit log is in admin/accounts.py."""
 
     permission = "accounts.manage"
     column_list = ("username", "display_name", "role", "unit", "active", "last_login_at", "created_at")
     column_filters = ("role", "unit", "active")
-    form_excluded_columns = ("password_hash", "last_login_at", "created_at", "updated_at",
+    form_excluded_columns = ("password_hash", "last_login_at",
                              "api_tokens", "audit_entries", "reviewed_claims", "points_entries")
     form_extra_fields = {
         "password": PasswordField("密码", validators=[Optional(), Length(min=8, max=200, message="密码长度需为 8 到 200 位")],
@@ -137,6 +141,7 @@ class UserView(SecureModelView):
         return ok
 
     def on_model_change(self, form, model, is_created):
+        model._password_changed = bool(form.password.data)
         if form.password.data:
             model.set_password(form.password.data)
         if model.role != Role.UNIT:
@@ -159,15 +164,32 @@ class ApiTokenView(ApiTokenIssueMixin, SecureModelView):
     column_filters = ("user", "revoked_at")
 
 
+class LoginSessionView(LoginSessionAdminMixin, SecureModelView):
+    pass
+
+
+class LoginAttemptView(LoginAttemptAdminMixin, SecureModelView):
+    pass
+
+
 class AuditLogView(SecureModelView):
     permission = "accounts.manage"
     can_create = False
     can_edit = False
     can_delete = False
-    column_list = ("created_at", "username", "action", "entity", "entity_id", "ip")
+    column_list = ("created_at", "username", "action", "entity", "entity_id", "changes", "ip")
+    column_formatters = {
+        "action": lambda view, context, model, name: audit.action_label(model.action),
+        "changes": lambda view, context, model, name: _shorten(model.changes, 80),
+    }
     column_searchable_list = ("username", "entity", "changes")
     column_filters = ("action", "entity", "created_at")
     column_default_sort = ("created_at", True)
+
+
+def _shorten(text, limit):
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # (model, view class, menu category): adding an entity is one line here.
@@ -177,6 +199,7 @@ REGISTRY = [
     (Project, ProjectView, "项目认领"),
     (Claim, ClaimView, "项目认领"),
     (Claim, PendingClaimView, "项目认领"),
+    (Claim, WithdrawnClaimView, "项目认领"),
     (ProgressReport, ProgressReportView, "项目认领"),
     (Event, EventView, "活动"),
     (Signup, SignupView, "活动"),
@@ -186,5 +209,7 @@ REGISTRY = [
     (WorkOrder, WorkOrderView, "工单"),
     (User, UserView, "系统"),
     (ApiToken, ApiTokenView, "系统"),
+    (LoginSession, LoginSessionView, "系统"),
+    (LoginAttempt, LoginAttemptView, "系统"),
     (AuditLog, AuditLogView, "系统"),
 ]

@@ -65,6 +65,8 @@ class Event(TimestampedModel):
     def save(self, *args, **kwargs):
         if self._pk is not None and self._dirty & set(self.CALENDAR_FIELDS):
             self.sequence = (self.sequence or 0) + 1
+            if kwargs.get("only") is not None:  # a save of the changed fields only
+                kwargs["only"] = list(kwargs["only"]) + [Event.sequence]
         return super().save(*args, **kwargs)
 
     @property

@@ -43,4 +43,4 @@ class Volunteer(TimestampedModel):
 
     class Meta:
         verbose_name = "志愿者"
-        read_only = ("points_balance", "hours_total", "entry_count")  # kept by services.points
+        read_only = ("points_balance", "hours_total", "entry_count")  # kept by services.points with each ledger entry

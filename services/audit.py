@@ -9,6 +9,19 @@ from flask_login import current_user
 from models import AuditLog
 
 
+# How the admin's 操作日志 names an action; an action not listed shows its code.
+ACTION_LABELS = {
+    "create": "新建", "update": "修改", "delete": "删除",
+    "login": "登录", "logout": "退出登录", "password": "修改密码", "role": "修改角色",
+    "activate": "启用账号", "deactivate": "停用账号", "end_sessions": "结束登录会话",
+    "unlock_login": "解除登录锁定", "issue_token": "签发 API 令牌", "revoke_token": "吊销 API 令牌",
+}
+
+
+def action_label(code):
+    return ACTION_LABELS.get(code, code or "")
+
+
 def _plain(value):
     if isinstance(value, (dt.date, dt.datetime, decimal.Decimal)):
         return str(value)
