@@ -247,19 +247,21 @@ def event_detail(event_id):
 
 
 def event_signup(event_id):
-    event = published_event_or_404(event_id)
+    # The event is read only to show the page again: a sign-up that goes through needs
+    # nothing but ``register``, which finds the event (or refuses: 404) under its lock.
     form = SignupForm()
     if not form.validate_on_submit():
-        return _render_event(event, signup_form=form, status=400, error="请检查报名信息。")
+        return _render_event(published_event_or_404(event_id), signup_form=form, status=400,
+                             error="请检查报名信息。")
     try:
-        signup = signups.register(event.id, form.name.data, form.phone.data)
+        signup = signups.register(event_id, form.name.data, form.phone.data)
     except ServiceError as exc:
         if exc.field in ("name", "phone"):
             form[exc.field].errors = list(form[exc.field].errors) + [exc.message]
         return _render_event(published_event_or_404(event_id), signup_form=form,
                              status=exc.status, error=exc.message)
     _remember_signup(signup.id)
-    return redirect(url_for("public.signup_done", event_id=event.id, signup_id=signup.id), code=303)
+    return redirect(url_for("public.signup_done", event_id=event_id, signup_id=signup.id), code=303)
 
 
 def signup_done(event_id, signup_id):

@@ -237,21 +237,23 @@ def project_detail(project_id):
 
 @unit_required
 def claim_project(project_id):
-    project = _public_project_or_404(project_id)
+    # The project is read here only to show the page again; ``claims.claim_project``
+    # reads it (or refuses: 404) itself.
     form = ClaimForm()
     if not form.validate_on_submit():
-        return _render_project(project, form=form), 400
+        return _render_project(_public_project_or_404(project_id), form=form), 400
     try:
-        claims.claim_project(project.id, current_user.unit, form.plan.data, user=current_user)
+        claim = claims.claim_project(project_id, current_user.unit, form.plan.data, user=current_user)
     except ServiceError as exc:
         if exc.status == 404:
             fail(404, exc.message)
-        project = Project.get_by_id(project.id)  # fresh slot count for the page
+        project = _public_project_or_404(project_id)  # fresh slot count for the page
         if exc.field and exc.field in form:
             form[exc.field].errors = list(form[exc.field].errors) + [exc.message]
             return _render_project(project, form=form), exc.status
         return _render_project(project, form=form, error=exc.message), exc.status
-    flash(f"已提交对“{project.title}”的认领，名额已为贵单位保留，请等待工作人员审核。", "success")
+    title = Project.select(Project.title).where(Project.id == claim.project_id).scalar()
+    flash(f"已提交对“{title}”的认领，名额已为贵单位保留，请等待工作人员审核。", "success")
     return redirect(url_for("public.my_claims"), 303)
 
 

@@ -202,12 +202,14 @@ def register(event_id, name, phone, *, user=None, staff=False):
 
 
 def _lock_event_counting_signup(event_id):
-    """The event row, locked for this transaction, with its ``signup_count`` already
-    moved by one (services/totals.py): one ``UPDATE … RETURNING`` takes the row lock
-    ``locked_event`` takes, and counts the sign-up. A refused sign-up rolls back, and
-    its count with it. None when there is no such event."""
+    """The event (the columns the rules read), locked for this transaction, with its
+    ``signup_count`` already moved by one (services/totals.py): one ``UPDATE …
+    RETURNING`` takes the row lock ``locked_event`` takes, and counts the sign-up. A
+    refused sign-up rolls back, and its count with it. None when there is no such event."""
     rows = list(Event.update(signup_count=Event.signup_count + 1)
-                .where(Event.id == event_id).returning(Event).objects(Event).execute())
+                .where(Event.id == event_id)
+                .returning(Event.id, Event.published, Event.status, Event.starts_at, Event.ends_at, Event.capacity)
+                .objects(Event).execute())
     return rows[0] if rows else None
 
 
