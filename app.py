@@ -16,6 +16,7 @@ from auth import web_security
 from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
 from services.points import format_hours
+from web import guard
 
 LOCALE = "zh_Hans_CN"
 csrf = CSRFProtect()
@@ -25,6 +26,7 @@ def create_app(config=None):
     """Build the app: config → database → i18n → security → surfaces → CLI."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
+    guard.init_app(app)  # first: the id converter before any rule, the input check before any hook
     init_database(app)
     Babel(app, locale_selector=lambda: LOCALE, timezone_selector=lambda: "Asia/Shanghai")
     csrf.init_app(app)
@@ -146,6 +148,8 @@ ERROR_TITLES = {
 def register_errors(app):
     from werkzeug.exceptions import HTTPException
 
+    from services.errors import ServiceError
+
     def render_error(code, message=None):
         if request.path.startswith("/api/"):
             from flask import jsonify
@@ -159,12 +163,18 @@ def register_errors(app):
     def _csrf(exc):
         return render_error(400, "表单已过期或缺少安全令牌，请刷新页面后重试。")
 
+    @app.errorhandler(ServiceError)
+    def _service(exc):
+        # a business rule's refusal that no view turned into a form error: its status and message
+        return render_error(exc.status, exc.message)
+
     @app.errorhandler(HTTPException)
     def _http(exc):
         if exc.code and exc.code < 400:
             return exc
         message = getattr(exc, "chinese", None)
-        return render_error(exc.code or 500, message)
+        body, status = render_error(exc.code or 500, message)
+        return body, status, getattr(exc, "extra_headers", None) or {}
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

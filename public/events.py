@@ -31,13 +31,13 @@ SESSION_SIGNUPS = "my_signups"
 
 class SignupForm(FlaskForm):
     name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=signups.NAME_MAX, message="姓名过长")])
-    phone = StringField("手机号", validators=[DataRequired("请填写手机号"), Length(max=20, message="手机号过长")])
+    phone = StringField("手机号", validators=[DataRequired("请填写手机号"), Length(max=30, message="手机号过长")])
 
 
 class CancelForm(FlaskForm):
     """Used with prefix="cancel": it shares the event page with SignupForm."""
 
-    phone = StringField("报名手机号", validators=[DataRequired("请填写报名手机号"), Length(max=20, message="手机号过长")])
+    phone = StringField("报名手机号", validators=[DataRequired("请填写报名手机号"), Length(max=30, message="手机号过长")])
     code = StringField("签到码", validators=[DataRequired("请填写签到码"), Length(max=20, message="签到码过长")])
 
 
