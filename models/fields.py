@@ -19,8 +19,8 @@ def normalise_phone(value, *, landline=False):
 
     A mainland mobile becomes its 11 digits: ``+86 139-0482-9999``, ``0086 13904829999``,
     ``139 0482 9999`` and full-width ``１３９０４８２９９９９`` are all ``13904829999``.
-    Where ``landline`` is allowed, a fixed line becomes ``区号-号码`` (with ``-分机``):
-    ``(0482) 823 4567`` → ``0482-8234567``, ``010 62345678 转 801`` → ``010-62345678-801``;
+    Where ``landline`` is allowed, a fixed line becomes ``区号-号码`` (with ``转分机``):
+    ``(0482) 823 4567`` → ``0482-8234567``, ``010 62345678 转 801`` → ``010-62345678转801``;
     400/800 numbers keep their 10 digits. Anything else raises ``ValueError`` with the
     Chinese message for the form or the API.
     """
@@ -50,7 +50,7 @@ def normalise_phone(value, *, landline=False):
             area = 3 if digits.startswith(("010", "02")) else 4  # Beijing and 02x: 3 digits
             code, number = digits[:area], digits[area:]
             if code.startswith("0") and len(number) in (7, 8) and number[0] not in "01":
-                return f"{code}-{number}" + (f"-{extension}" if extension else "")
+                return f"{code}-{number}" + (f"转{extension}" if extension else "")
     raise ValueError(PHONE_MESSAGE if landline else MOBILE_MESSAGE)
 
 
