@@ -16,7 +16,7 @@ from auth import web_security
 from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
 from services.points import format_hours
-from web import guard
+from web import guard, ratelimit
 
 LOCALE = "zh_Hans_CN"
 csrf = CSRFProtect()
@@ -45,6 +45,7 @@ def create_app(config=None):
     admin.init_app(app)
     public.init_app(app)
     api.init_app(app)
+    ratelimit.init_app(app)  # after the surfaces: binds the views marked @rate_limited
     app.add_url_rule("/healthz", "healthz", healthz)
     register_cli(app)
     return app
@@ -86,6 +87,13 @@ def load_config(app, override):
         CHECKIN_CLOSES_DAYS_AFTER=0,  # … to the end of the event's last day (+ N days)
         CORS_ORIGINS=[],
         **web_security.defaults(),
+        # web/ratelimit.py: counters in the database unless RATELIMIT_STORAGE_URL names Redis
+        RATELIMIT_STORAGE_URI="database://",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="hsl",
+        SIGNUP_LIMIT_PER_IP="5 per minute;30 per hour",
+        SIGNUP_LIMIT_PER_PHONE="5 per 10 minutes;20 per day",
+        LOOKUP_LIMIT_PER_IP="10 per minute;60 per hour",
     )
     app.config.update(web_security.from_environ(os.environ))
     for key in ("DATABASE_URL", "SECRET_KEY"):
@@ -95,6 +103,14 @@ def load_config(app, override):
                 "CHECKIN_CLOSES_DAYS_AFTER"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
+    for key in ("SIGNUP_LIMIT_PER_IP", "SIGNUP_LIMIT_PER_PHONE", "LOOKUP_LIMIT_PER_IP", "RATELIMIT_KEY_PREFIX"):
+        if os.environ.get(key, "").strip():
+            app.config[key] = os.environ[key].strip()
+    if os.environ.get("RATELIMIT_STORAGE_URL", "").strip():
+        app.config["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URL"].strip()
+    if os.environ.get("RATELIMIT_ENABLED", "").strip():
+        app.config["RATELIMIT_ENABLED"] = os.environ["RATELIMIT_ENABLED"].strip().lower() not in (
+            "0", "false", "no", "off")
     if os.environ.get("CORS_ORIGINS"):
         app.config["CORS_ORIGINS"] = [o.strip() for o in os.environ["CORS_ORIGINS"].split(",") if o.strip()]
     if override:

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length
 from models import Event, EventCategory, EventStatus, MemberUnit, Signup, SignupStatus, now
 from services import ical, links, signups
 from services.errors import ServiceError
+from web.ratelimit import rate_limited
 
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 YEAR_MIN, YEAR_MAX = 2000, 2100
@@ -246,6 +247,7 @@ def event_detail(event_id):
     return _render_event(published_event_or_404(event_id))
 
 
+@rate_limited("signup")
 def event_signup(event_id):
     event = published_event_or_404(event_id)
     form = SignupForm()
@@ -275,6 +277,7 @@ def signup_done(event_id, signup_id):
                            position=signups.waiting_position(signup), SignupStatus=SignupStatus)
 
 
+@rate_limited("lookup")
 def signup_cancel(event_id):
     event = published_event_or_404(event_id)
     form = CancelForm(prefix="cancel")
