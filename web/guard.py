@@ -21,7 +21,6 @@ Two more pieces close the rest of that class where it starts:
   characters are percent-encoded instead of crashing the response.
 """
 import re
-from urllib.parse import unquote_to_bytes
 
 from flask import request
 from werkzeug.exceptions import BadRequest
@@ -31,6 +30,7 @@ from models.bounds import ID_DIGITS, ID_MAX
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+ESCAPED_HIGH = re.compile(rb"(?:%[89a-fA-F][0-9a-fA-F])+")
 
 
 class IdConverter(IntegerConverter):
@@ -65,9 +65,14 @@ def _check_text(value, where):
 
 
 def _check_utf8(raw, where):
-    """``raw``: percent-encoded bytes (a query string, a form body)."""
+    """``raw``: percent-encoded bytes (a query string, a form body). A UTF-8 sequence
+    never contains an ASCII byte, so each run of escaped bytes ≥ 0x80 must decode on
+    its own; raw bytes must decode as they are. (Regex and ``bytes.fromhex``: a 2 MB
+    body costs milliseconds, where ``unquote_to_bytes`` would cost a second.)"""
     try:
-        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+        raw.decode("utf-8")
+        for run in ESCAPED_HIGH.findall(raw):
+            bytes.fromhex(run.replace(b"%", b"").decode("ascii")).decode("utf-8")
     except UnicodeDecodeError:
         refuse(f"{where}不是有效的 UTF-8 编码，请检查后重试。")
 
