@@ -57,11 +57,11 @@ def _label(name):
 
 def _check_text(value, where):
     if "\x00" in value:
-        refuse(f"{where}中含有空字符（\\0），请删除后重试。")
+        refuse(f"{where}中含有非法字符（空字符 \\0），请删除后重试。")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        refuse(f"{where}中含有无法识别的字符，请检查后重试。")
+        refuse(f"{where}中含有非法字符（无法识别的字符），请检查后重试。")
 
 
 def _check_utf8(raw, where):
@@ -108,7 +108,7 @@ def check_request():
     _check_pairs(request.args.items(multi=True), "查询参数")
     for name, value in request.headers.items():
         if "\x00" in value:
-            refuse(f"请求头 {_label(name)} 中含有空字符。")
+            refuse(f"请求头 {_label(name)} 中含有非法字符（空字符 \\0）。")
     mimetype = request.mimetype
     if mimetype == FORM_TYPES[0]:
         # the body is kept: form parsing reads it from the cache afterwards
