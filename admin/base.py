@@ -35,7 +35,8 @@ from flask_admin.form import BaseForm
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from peewee import (JOIN, AutoField, BooleanField, PostgresqlDatabase, CharField, DateField, DateTimeField, DecimalField,
+from peewee import (JOIN, AutoField, BooleanField, PostgresqlDatabase, CharField, DateField, DateTimeField,
+                    DecimalField,
                     DoesNotExist, FloatField, ForeignKeyField, IntegerField, IntegrityError,
                     TextField)
 from wtforms import validators

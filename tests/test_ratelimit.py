@@ -59,9 +59,11 @@ def test_the_api_answers_429_in_its_json_shape_and_shares_the_page_counters(clie
         response = client.post(url, json={"name": f"居民{i}", "phone": f"1390000{i:04d}"},
                                environ_base={"REMOTE_ADDR": "203.0.113.7"})
         assert response.status_code == 201
-    response = client.post(url, json={"name": "居民9", "phone": "13900000009"}, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    response = client.post(url, json={"name": "居民9", "phone": "13900000009"},
+                           environ_base={"REMOTE_ADDR": "203.0.113.7"})
     assert response.status_code == 429
-    assert response.get_json() == {"error": {"code": 429, "message": "报名过于频繁：同一网络每分钟最多 5 次，请稍后再试。"}}
+    assert response.get_json() == {"error": {"code": 429,
+                                             "message": "报名过于频繁：同一网络每分钟最多 5 次，请稍后再试。"}}
     assert int(response.headers["Retry-After"]) > 0
     assert Signup.select().count() == 5
 
@@ -128,6 +130,15 @@ def test_database_storage_windows(app):
     assert storage.get("k") == 0
     storage.incr("a", 60)
     assert storage.reset() >= 1 and RateLimitCounter.select().count() == 0
+
+
+def test_long_expired_counters_are_pruned(app, monkeypatch):
+    storage = DatabaseStorage()
+    storage.incr("old", 60)
+    RateLimitCounter.update(expires_at=1.0).where(RateLimitCounter.key == "old").execute()
+    monkeypatch.setattr("web.ratelimit.PRUNE_EVERY", 1)  # prune on this hit
+    storage.incr("new", 60)
+    assert [c.key for c in RateLimitCounter.select()] == ["new"]
 
 
 def test_rules_are_named():

@@ -39,7 +39,7 @@ RULES = {
 ACTIONS = {"signup": "报名", "lookup": "查询"}
 WHO = {"ip": "同一网络", "phone": "同一手机号"}
 UNITS = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "month": "个月", "year": "年"}
-PRUNE_EVERY = 200  # hits per process between deletions of expired counters
+PRUNE_EVERY = 200  # about one hit in this many also deletes long-expired counters
 
 
 def rate_limited(rule):
@@ -114,10 +114,6 @@ class DatabaseStorage(Storage):
 
     STORAGE_SCHEME = ["database"]
 
-    def __init__(self, uri=None, wrap_exceptions=False, **options):
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self._hits = 0
-
     @property
     def base_exceptions(self):
         return PeeweeException
@@ -132,8 +128,7 @@ class DatabaseStorage(Storage):
                      row.expires_at: Case(None, [(expired, EXCLUDED.expires_at)], row.expires_at)})
                  .returning(row.count).tuples())
         count = next(iter(query.execute()))[0]
-        self._hits += 1
-        if self._hits % PRUNE_EVERY == random.randrange(PRUNE_EVERY):
+        if random.randrange(PRUNE_EVERY) == 0:
             row.delete().where(row.expires_at < at - 60).execute()
         return count
 
