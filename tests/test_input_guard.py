@@ -181,6 +181,18 @@ def test_thirty_digit_ids_in_selects_and_id_fields(client, auth):
     assert response.status_code == 302
 
 
+def test_hours_with_thirty_digits_are_refused_in_chinese(client, auth):
+    auth.as_role(Role.CLERK)
+    volunteer = f.make_volunteer()
+    entry = f.make_points_entry(volunteer=volunteer)
+    for url, data in ((f"/admin/points-bank/volunteer/{volunteer.id}/honour", {"description": "补录"}),
+                      (f"/admin/points-bank/volunteer/{volunteer.id}/correct",
+                       {"entry": entry.id, "points": "1", "reason": "更正"})):
+        response = client.post(url, data=dict(data, hours="9" * 30))
+        assert response.status_code == 400 and "不能超过 1000 小时" in _text(response), url
+    assert [e.id for e in PointsEntry.select()] == [entry.id]
+
+
 def test_integer_fields_must_fit_their_column(client, auth):
     auth.as_role(Role.CLERK)
     response = client.post("/admin/grid/new/", data={
