@@ -24,6 +24,9 @@ def _clients(app, client, auth):
 
 
 def test_no_route_answers_5xx_to_hostile_input(app, client, auth):
+    # account 1 is the one the admin screens edit (new passwords end its sessions): not
+    # one the crawl is logged in with
+    f.make_user(role=Role.CLERK, username="edited-by-the-crawl")
     populate(copies=1)  # one linked record of every entity: id 1 everywhere
     Claim.update(status=ClaimStatus.CONFIRMED).where(Claim.id == 1).execute()
     baseline = {"export_type": "csv", "category": EventCategory.NEIGHBOURHOOD,
