@@ -30,19 +30,25 @@ from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee import filters as pw_filters
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.peewee.form import CustomModelConverter
 from flask_admin.form import BaseForm
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from peewee import (JOIN, BooleanField, PostgresqlDatabase, CharField, DateField, DateTimeField, DecimalField,
+from peewee import (JOIN, AutoField, BooleanField, PostgresqlDatabase, CharField, DateField, DateTimeField,
+                    DecimalField,
                     DoesNotExist, FloatField, ForeignKeyField, IntegerField, IntegrityError,
                     TextField)
 from wtforms import validators
+from wtfpeewee.fields import ModelSelectField
+from wtfpeewee.orm import FieldInfo
 
 from auth.permissions import can
 from models import db, now
 from models.base import DISPLAY_ATTRS, display_field
-from models.fields import PHONE_RE, BoundedIntegerField, PhoneField
+from models.bounds import (ID_MAX, INT_MAX, INT_MIN, date_in_range, date_range_message, is_id,
+                           parse_id)
+from models.fields import BoundedIntegerField, PhoneField
 from services import audit
 from services.common import write_transaction
 from services.points import format_hours
@@ -93,16 +99,12 @@ class SafeAjaxLoader(QueryAjaxModelLoader):
     stock loader raises DoesNotExist → 500), and the search term is bounded."""
 
     def get_one(self, pk):
-        try:
-            pk = int(pk)
-        except (TypeError, ValueError):
-            return None
-        if not 0 < pk < 2**63:
-            return None
-        return self.model.get_or_none(self.model._meta.primary_key == pk)
+        pk = parse_id(pk)
+        return None if pk is None else self.model.get_or_none(self.model._meta.primary_key == pk)
 
     def get_list(self, term, offset=0, limit=20):
-        return super().get_list((term or "")[:100], max(int(offset or 0), 0), min(int(limit or 20), 50))
+        return super().get_list((term or "")[:100], min(max(int(offset or 0), 0), ID_MAX),
+                                min(max(int(limit or 20), 1), 50))
 
 
 def neutralise(value):
@@ -123,6 +125,117 @@ class AdminForm(FlaskForm):
     def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
         self._obj = obj
         super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
+
+
+# --- what a column's type carries into every form ------------------------------------------
+
+class InDateRange:
+    """A date or date-time inside the platform's supported range (models.bounds)."""
+
+    def __call__(self, form, field):
+        if field.data is not None and not date_in_range(field.data):
+            raise validators.ValidationError(date_range_message())
+
+
+class DecimalRange:
+    """A finite number that fits the column (``max_digits`` / ``decimal_places``)."""
+
+    def __init__(self, column):
+        self.limit = decimal.Decimal(10) ** (column.max_digits - column.decimal_places)
+        self.message = f"请输入绝对值小于 {self.limit} 的数字（最多 {column.decimal_places} 位小数）"
+
+    def __call__(self, form, field):
+        value = field.data
+        if value is not None and (not value.is_finite() or abs(value) >= self.limit):
+            raise validators.ValidationError(self.message)
+
+
+def _phone_normaliser(column):
+    def normalise(value):
+        if value is None or isinstance(value, str) and not value.strip():
+            return value
+        return column.normalise(value)  # ValueError(中文) → the field's error
+    return normalise
+
+
+def field_rules(column):
+    """(validators, filters) a model field's type brings to any form built from it:
+    phones are normalised (or refused), integers and decimals fit their column, dates
+    fall in the supported range."""
+    rules, filters = [], []
+    if isinstance(column, PhoneField):
+        filters.append(_phone_normaliser(column))
+    if isinstance(column, BoundedIntegerField):
+        lo = INT_MIN if column.min_value is None else column.min_value
+        hi = INT_MAX if column.max_value is None else column.max_value
+        # the declared bounds in the message; the column's own limits still apply
+        rules.append(validators.NumberRange(min=lo, max=hi, message=_range_message(
+            column.min_value, column.max_value)))
+    elif isinstance(column, IntegerField) and not isinstance(column, AutoField):
+        rules.append(validators.NumberRange(min=INT_MIN, max=INT_MAX, message=_range_message(INT_MIN, INT_MAX)))
+    elif isinstance(column, DecimalField):
+        rules.append(DecimalRange(column))
+    if isinstance(column, (DateField, DateTimeField)):
+        rules.append(InDateRange())
+    return rules, filters
+
+
+class IdSelectField(ModelSelectField):
+    """The drop-down of a related record: a submitted value that cannot be an id
+    (``abc``, 30 digits) is "not a valid choice" — the stock field put it into the
+    query (a 500 on PostgreSQL, an overflow on SQLite)."""
+
+    def get_model(self, pk):
+        pk = parse_id(pk)
+        return None if pk is None else super().get_model(pk)
+
+    def pre_validate(self, form):
+        # a filter (NULL handling) may have put the raw text back into ``data``
+        data = self.data
+        if data is not None and not isinstance(data, self.model) and parse_id(data) is None:
+            raise validators.ValidationError(self.gettext("Not a valid choice."))
+        super().pre_validate(form)
+
+
+class AllianceModelConverter(CustomModelConverter):
+    def handle_foreign_key(self, model, field, **kwargs):
+        if getattr(self.view, "_form_ajax_refs", {}).get(field.name):
+            return super().handle_foreign_key(model, field, **kwargs)  # the SafeAjaxLoader picker
+        if field.null:
+            kwargs["allow_blank"] = True
+        return FieldInfo(field.name, IdSelectField(model=field.rel_model, **kwargs))
+
+
+class OutOfRange(ValueError):
+    """A filter value that parses but lies outside what the columns hold."""
+
+
+def bounded_filter(flt):
+    """A list filter whose parsed value must fit the column: dates in the supported
+    range, integers within INTEGER. Out of range: the filter is ignored and the notice
+    says why (the stock validation would only say "invalid value")."""
+    raw_clean, raw_validate = flt.clean, flt.validate
+
+    def checked(value):
+        result = raw_clean(value)
+        for item in result if isinstance(result, list) else [result]:
+            if isinstance(item, (dt.date, dt.datetime)) and not date_in_range(item):
+                raise OutOfRange(date_range_message("筛选日期"))
+            if isinstance(item, int) and not isinstance(item, bool) and not INT_MIN <= item <= INT_MAX:
+                raise OutOfRange("筛选的数值超出范围")
+        return result
+
+    def validate(value):
+        if raw_validate(value):
+            return True
+        try:
+            raw_clean(value)
+        except (ValueError, TypeError, OverflowError):
+            return False
+        return True  # it parses but is out of range: get_list skips it with the reason
+
+    flt.clean, flt.validate = checked, validate
+    return flt
 
 
 # --- filters -------------------------------------------------------------------
@@ -160,9 +273,9 @@ def parse_ids(raw, limit=500):
     out = []
     for chunk in raw:
         for part in str(chunk).split(","):
-            part = part.strip()
-            if part.isdigit() and len(part) < 10 and int(part) not in out:
-                out.append(int(part))
+            pk = parse_id(part)
+            if pk is not None and pk not in out:
+                out.append(pk)
     return out[:limit]
 
 
@@ -170,10 +283,10 @@ class IdEqualFilter(pw_filters.FilterEqual):
     """Equality on an id column; anything but a plain number is an invalid value."""
 
     def validate(self, value):
-        return value.isdigit() and len(value) < 10
+        return is_id(value)
 
     def clean(self, value):
-        return int(value)
+        return parse_id(value)
 
     def operation(self):
         return lazy_gettext("equals")
@@ -221,6 +334,9 @@ class StopOnParseError:
             raise validators.StopValidation()
 
 
+# Past any real list, yet page × page size stays a number both databases take as OFFSET.
+LIST_PAGE_MAX = ID_MAX // 100
+
 SMALL_RELATED = {"grid", "member_unit", "volunteer_team", "account"}
 
 
@@ -255,6 +371,7 @@ class SecureModelView(SecureViewMixin, ModelView):
     can_export = True
     export_types = ["csv", "xlsx"]
     form_base_class = AdminForm
+    model_form_converter = AllianceModelConverter
     column_display_all_relations = False
     # columns shown as "a.b" paths follow foreign keys; filled from the model when None
     column_list = None
@@ -439,6 +556,7 @@ class SecureModelView(SecureViewMixin, ModelView):
         out = self._filters_for(field, label, path)
         for flt in out or ():
             flt.join_path = getattr(flt, "join_path", parent_path)
+            bounded_filter(flt)
         return out
 
     def _filters_for(self, field, label, path):
@@ -496,6 +614,8 @@ class SecureModelView(SecureViewMixin, ModelView):
             query = join(query, self._fk_paths([getattr(flt, "join_path", None)]))
             try:
                 query = flt.apply(query, flt.clean(value))
+            except OutOfRange as exc:
+                flash(f"{exc}，该筛选条件已忽略。", "error")
             except (ValueError, TypeError):
                 flash("筛选条件的值无效，已忽略。", "error")
 
@@ -542,7 +662,7 @@ class SecureModelView(SecureViewMixin, ModelView):
 
     def _get_list_extra_args(self):
         args = super()._get_list_extra_args()
-        args.page = max(args.page or 0, 0)
+        args.page = min(max(args.page or 0, 0), LIST_PAGE_MAX)
         if args.sort is not None and not (0 <= args.sort < len(self._list_columns)):
             args.sort = None
         if args.search:
@@ -556,13 +676,8 @@ class SecureModelView(SecureViewMixin, ModelView):
         return column
 
     def get_one(self, id):
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
-            return None
-        if not 0 < pk < 2**63:
-            return None
-        return self.model.get_or_none(self.model._meta.primary_key == pk)
+        pk = parse_id(id)
+        return None if pk is None else self.model.get_or_none(self.model._meta.primary_key == pk)
 
     # -- forms -----------------------------------------------------------------
 
@@ -580,15 +695,11 @@ class SecureModelView(SecureViewMixin, ModelView):
                          if isinstance(v, (Required, validators.Optional))), 0)
             chain.insert(gate, StopOnParseError())
             unbound.kwargs["validators"] = chain
-            extra = []
-            if isinstance(field, PhoneField):
-                extra.append(validators.Regexp(PHONE_RE, message="请输入有效的手机号（11位）或座机号（区号-号码）"))
-            if isinstance(field, BoundedIntegerField):
-                extra.append(validators.NumberRange(
-                    min=field.min_value, max=field.max_value,
-                    message=_range_message(field.min_value, field.max_value)))
-            if extra:
-                unbound.kwargs["validators"] = list(unbound.kwargs.get("validators") or []) + extra
+            rules, filters = field_rules(field)
+            if rules:
+                unbound.kwargs["validators"] = list(unbound.kwargs.get("validators") or []) + rules
+            if filters:
+                unbound.kwargs["filters"] = list(unbound.kwargs.get("filters") or []) + filters
         return form_class
 
     def create_form(self, obj=None):
@@ -876,6 +987,8 @@ def _changes(before, after):
 
 
 def _range_message(lo, hi):
+    if lo is None and hi is None:
+        return _range_message(INT_MIN, INT_MAX)
     if lo is not None and hi is not None:
         return f"请输入 {lo} 到 {hi} 之间的整数"
     if lo is not None:

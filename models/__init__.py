@@ -10,6 +10,7 @@ from .media import Photo
 from .notices import Notice
 from .points import AppendOnlyError, EntryKind, PointsEntry
 from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectStatus
+from .ratelimit import RateLimitCounter
 from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
 from .workorders import Channel, OrderCategory, OrderStatus, Rating, WorkOrder
 
@@ -19,6 +20,7 @@ ALL_MODELS = [
     Project, Claim, ProgressReport,
     VolunteerTeam, Volunteer, Event, Signup, PointsEntry, WorkOrder,
     Photo, Notice,
+    RateLimitCounter,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + [
