@@ -329,7 +329,8 @@ def phase_storms(targets, results, args):
     with contextlib.ExitStack() as stack:
         crowds = {}
         for t in targets:
-            base = stack.enter_context(live_server(t.url, workers=4, log_dir=tempfile.gettempdir()))
+            base = stack.enter_context(live_server(t.url, workers=4, log_dir=tempfile.gettempdir(),
+                                                   extra_env=storms.SERVER_ENV))
             with t.bound():
                 crowds[t.name] = (base, storms.unit_crowd(base), storms.resident_crowd(base))
         budget = time.monotonic() + args.quiet_wait

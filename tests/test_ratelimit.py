@@ -15,6 +15,7 @@ from models import RateLimitCounter, Signup, SignupStatus, db
 from web.ratelimit import DatabaseStorage, rate_limited
 
 from . import factories as f
+from .conftest import ON_POSTGRES
 from .live import csrf_token, live_server
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -231,3 +232,12 @@ def test_two_gunicorn_workers_share_the_limit(app, database_url, artifacts, stor
         if storage == "redis":
             for key in redis_client.keys(f"*{prefix}*"):
                 redis_client.delete(key)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's unlogged tables")
+def test_the_counters_skip_the_write_ahead_log_on_postgresql(app):
+    """Migration 051: soft state, so a counter's commit waits for no WAL flush."""
+    persistence = db.obj.execute_sql("SELECT relpersistence FROM pg_class WHERE relname = 'rate_limit'").fetchone()[0]
+    assert persistence == "u"
+    storage = DatabaseStorage()
+    assert [storage.incr("051-check", 60) for _ in range(3)] == [1, 2, 3]  # the reused statement counts

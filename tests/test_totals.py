@@ -200,10 +200,10 @@ def test_migration_050_back_fills_from_the_ledger_and_the_sign_ups(tmp_path):
         assert database.execute_sql('SELECT signup_count FROM "event"').fetchone()[0] == 3
         db.initialize(database)
         assert totals.differences() == []
-        if router.done[-1] == "050_running_totals":  # its rollback drops the columns again
+        while "050_running_totals" in router.done:  # its rollback drops the columns again
             router.rollback()
-            assert "hours_total" not in {c.name for c in database.get_columns("volunteer")}
-            assert "signup_count" not in {c.name for c in database.get_columns("event")}
+        assert "hours_total" not in {c.name for c in database.get_columns("volunteer")}
+        assert "signup_count" not in {c.name for c in database.get_columns("event")}
     finally:
         database.close()
         db.initialize(previous)
