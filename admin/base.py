@@ -11,18 +11,25 @@ Stock Flask-Admin on peewee has measured defects; each is closed here, once:
 - ``page=-1`` or a bad id gives a 500    → parameters are clamped and checked
 
 The pieces live along their seams: ``access`` (who may open a screen), ``listing`` (lists,
-joins, filters, sorting), ``forms``, ``writes`` and ``export``; this module composes them.
+joins, filters, sorting), ``forms`` (with ``fields``), ``writes`` and ``export``; beside them
+what clerks need to keep their records: ``details`` (every field, related records, history),
+``imports`` (spreadsheets in), ``printing`` (a printable list) and ``bulk`` (批量修改).
+This module composes them.
 """
 from flask_admin.contrib.peewee import ModelView
 from peewee import ForeignKeyField
 
 from .access import SecureViewMixin
+from .bulk import BulkEditMixin
+from .details import DetailsMixin
 from .export import (FORMULA_PREFIXES, ExportMixin, _csv_stream, _export_cell, _xlsx_stream,
                      neutralise, stream_rows)
 from .forms import AdminForm, FormsMixin, Required, StopOnParseError, _range_message
 from .listing import (SMALL_RELATED, ChoiceEqualFilter, IdEqualFilter, LazyOptions,
                       ListingMixin, RelatedEqualFilter, RelatedLikeFilter, SafeAjaxLoader,
                       has_display_name, parse_ids, record_label, search_fields_of)
+from .imports import ImportMixin
+from .printing import PrintMixin
 from .writes import WritesMixin, _changes
 
 # what other modules import from here, as before the split
@@ -32,8 +39,11 @@ __all__ = ["FORMULA_PREFIXES", "SMALL_RELATED", "AdminForm", "ChoiceEqualFilter"
            "_changes", "_csv_stream", "_export_cell", "_range_message", "_xlsx_stream", "has_display_name",
            "neutralise", "parse_ids", "record_label", "search_fields_of", "stream_rows"]
 
-class SecureModelView(SecureViewMixin, ListingMixin, FormsMixin, WritesMixin, ExportMixin, ModelView):
+class SecureModelView(SecureViewMixin, ListingMixin, FormsMixin, WritesMixin, ExportMixin,
+                      DetailsMixin, ImportMixin, PrintMixin, BulkEditMixin, ModelView):
     """Declarations in subclasses; behaviour lives in the hooks below."""
+
+    list_template = "admin/record_list.html"
 
     page_size = 20
     can_set_page_size = True

@@ -13,9 +13,10 @@ from flask_admin import expose
 from markupsafe import Markup
 from peewee import ForeignKeyField, PostgresqlDatabase
 
-from models import db
+from models import db, now
+from models.sheets import sheet_of
 
-from .listing import record_label
+from .listing import has_display_name, record_label
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -32,15 +33,37 @@ class ExportMixin:
     # -- export: streamed, bounded memory, inert cells -------------------------------------
 
     def get_export_name(self, export_type="csv"):
-        stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+        stamp = now().strftime("%Y%m%d_%H%M%S")
         return f"{self.model._meta.table_name}_{stamp}.{export_type}"
+
+    def get_export_columns(self):
+        """Every field a clerk keeps, in the order of the import template (models/sheets.py),
+        unless a view declares ``column_export_list``."""
+        if self.column_export_list:
+            return super().get_export_columns()
+        return [(c.name, c.header) for c in sheet_of(self.model).columns]
+
+    def _export_joins(self, columns):
+        """Foreign-key paths to join so that no exported cell needs a query of its own: each
+        related record, and for one named by ``__str__`` (a claim) the records that name it."""
+        paths = []
+        for name, _ in columns:
+            field = self._field_for_path(name) if isinstance(name, str) else None
+            if not isinstance(field, ForeignKeyField):
+                continue
+            paths.append(name)
+            if not has_display_name(field.rel_model):
+                paths += [f"{name}.{sub.name}" for sub in field.rel_model._meta.sorted_fields
+                          if isinstance(sub, ForeignKeyField) and has_display_name(sub.rel_model)]
+        return paths
 
     def _export_rows(self, columns):
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         _count, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc,
                                       view_args.search, view_args.filters,
-                                      execute=False, page_size=self.export_max_rows or 0)
+                                      execute=False, page_size=self.export_max_rows or 0,
+                                      join_paths=self._export_joins(columns))
         getters = [self._export_getter(name) for name, _ in columns]
         yield [str(label) for _, label in columns]
         for row in stream_rows(query):
@@ -69,6 +92,8 @@ class ExportMixin:
         return value_of
 
     def get_export_value(self, model, name):
+        if name in (self.column_formatters_export or {}):
+            return self.column_formatters_export[name](self, None, model, name)
         field = self._field_for_path(name) if isinstance(name, str) else None
         if field is not None and (field.choices or isinstance(field, ForeignKeyField)):
             return self._get_list_value(None, model, name, {}, {})
@@ -82,7 +107,7 @@ class ExportMixin:
             abort(404)
         columns = self.get_export_columns()
         filename = self.get_export_name(export_type)
-        title = f"{self.model._meta.verbose_name}_{dt.datetime.now():%Y%m%d}.{export_type}"
+        title = f"{self.model._meta.verbose_name}_{now():%Y%m%d}.{export_type}"
         disposition = f"attachment; filename={filename}; filename*=UTF-8''{quote(title)}"
         if export_type == "csv":
             return Response(stream_with_context(_csv_stream(self._export_rows(columns))),
@@ -97,8 +122,10 @@ def _export_cell(value):
     """A CSV/XLSX cell: plain text or a number, never a live formula."""
     if isinstance(value, bool):
         return "是" if value else "否"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.datetime):  # seconds only when there are some: they round-trip
+        return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return float(value)
     if value is None:

@@ -7,6 +7,8 @@ from wtforms import validators
 
 from models.fields import PHONE_RE, BoundedIntegerField, PhoneField
 
+from .fields import AdminModelConverter
+
 
 class AdminForm(FlaskForm):
     """Flask-WTF CSRF (the same token the app-wide CSRFProtect checks) with
@@ -42,12 +44,21 @@ class StopOnParseError:
             raise validators.StopValidation()
 
 
+# kept by the model itself, never typed into a form
+TIMESTAMP_FIELDS = ("created_at", "updated_at")
+
+
 class FormsMixin:
     """Form building and validation of ``SecureModelView``."""
+
+    model_form_converter = AdminModelConverter
 
     # -- forms -----------------------------------------------------------------
 
     def scaffold_form(self):
+        if self.form_columns is None:
+            self.form_excluded_columns = tuple(dict.fromkeys(
+                tuple(self.form_excluded_columns or ()) + TIMESTAMP_FIELDS))
         form_class = super().scaffold_form()
         for field in self.model._meta.sorted_fields:
             unbound = getattr(form_class, field.name, None)

@@ -6,7 +6,7 @@ label / name), and ``page=-1`` or a bad id giving a 500 (parameters clamped and 
 """
 import datetime as dt
 
-from flask import flash
+from flask import flash, has_request_context, request
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.peewee import filters as pw_filters
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
@@ -324,9 +324,32 @@ class ListingMixin:
                 return converter(column, label)
         return None
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+    def related_scope(self):
+        """``?of=team.3``: the list narrowed to the records pointing at one record (the links
+        under a details page); (field, id) or None."""
+        if not has_request_context():
+            return None
+        name, _, pk = request.args.get("of", "").partition(".")
+        field = self.model._meta.fields.get(name)
+        if not isinstance(field, ForeignKeyField) or not pk.isdigit() or len(pk) > 9:
+            return None
+        return field, int(pk)
+
+    def related_scope_label(self):
+        scope = self.related_scope()
+        if scope is None:
+            return None
+        field, pk = scope
+        target = field.rel_model.get_or_none(field.rel_model._meta.primary_key == pk)
+        return f"{field.verbose_name}：{record_label(target) if target else '#%d' % pk}"
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None,
+                 join_paths=()):
         query = self.get_query()
         joined = set()
+        scope = self.related_scope()
+        if scope is not None:
+            query = query.where(scope[0] == scope[1])
 
         def join(query, paths):
             todo = [path for path in paths if path not in joined]
@@ -354,7 +377,7 @@ class ListingMixin:
 
         # counted before the display joins: only the joins a filter needs weigh on it
         count = query.order_by().count() if not self.simple_list_pager else None
-        query = join(query, self._fk_paths([c for c, _ in self._list_columns]))
+        query = join(query, self._fk_paths([c for c, _ in self._list_columns] + list(join_paths)))
 
         order = None
         if sort_column is not None:

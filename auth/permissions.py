@@ -20,6 +20,8 @@ PERMISSIONS = {
     "claims.own": _role_in(Role.UNIT),
     # reviewing claims, running events, points and work orders
     "records.manage": _role_in(Role.ADMIN, Role.CLERK),
+    # reading the audit log (nobody edits or deletes it)
+    "audit.read": _role_in(Role.ADMIN, Role.CLERK),
 }
 
 

@@ -6,8 +6,9 @@ from .accounts import ApiToken, AuditLog, LoginAttempt, Role, User
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
 from .base import SHANGHAI, BaseModel, Choices, db, now
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
+from .imports import ImportJob, ImportStatus
 from .points import AppendOnlyError, EntryKind, PointsEntry
-from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectStatus
+from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectCategory, ProjectStatus
 from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
 from .workorders import Channel, OrderCategory, OrderStatus, Rating, WorkOrder
 
@@ -16,11 +17,12 @@ ALL_MODELS = [
     Grid, MemberUnit, User, LoginAttempt, ApiToken, AuditLog,
     Project, Claim, ProgressReport,
     VolunteerTeam, Volunteer, Event, Signup, PointsEntry, WorkOrder,
+    ProjectCategory, ImportJob,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + [
     "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "BaseModel", "Channel", "Choices", "ClaimStatus",
-    "EntryKind", "EventCategory", "EventStatus", "Line", "OrderCategory", "OrderStatus",
+    "EntryKind", "EventCategory", "EventStatus", "ImportStatus", "Line", "OrderCategory", "OrderStatus",
     "ProjectStatus", "Rating", "Role", "SignupStatus", "UnitKind", "UnitStatus",
     "VolunteerStatus", "db", "now",
 ]

@@ -62,7 +62,7 @@ def details_rows(html):
 
 
 def role_for(view_class):
-    """Admins manage accounts, tokens and the audit log; clerks everything else."""
+    """Admins manage accounts and tokens; clerks everything else (the audit log they read)."""
     return Role.ADMIN if view_class.permission == "accounts.manage" else Role.CLERK
 
 
@@ -94,6 +94,8 @@ def populate(copies=2):
                                 display_name="单位联络员", password_hash=_fast_hash()))
         keep(f.make_api_token(user=user))
         keep(audit.record("create", unit, changes={"name": unit.name}, user=user))
+        keep(f.make_category(note="第一行\n第二行"))
+        keep(f.make_import_job(created_by=user))
     return out
 
 
