@@ -77,11 +77,14 @@ def load_config(app, override):
         POINTS_PER_HOUR=1,
         POINTS_EXPIRE_MONTHS=0,  # 0: points never expire
         CORS_ORIGINS=[],
+        IMPORT_MAX_BYTES=10 * 1024 * 1024,  # one uploaded spreadsheet
+        IMPORT_MAX_ROWS=100_000,  # physical rows read, blank ones included
+        IMPORT_INLINE_BYTES=256 * 1024,  # bigger files are checked and imported in a background thread
     )
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
-    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS"):
+    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS", "IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
     if os.environ.get("CORS_ORIGINS"):

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from models import (AuditLog, Event, Grid, ImportJob, ImportStatus, MemberUnit, Project, ProjectCategory,
+from models import (AuditLog, Event, Grid, ImportJob, ImportStatus, MemberUnit, Project,
                     ProjectStatus, Role, Signup, SignupStatus, UnitStatus, Volunteer, VolunteerTeam, db, now)
 from models.sheets import sheet_of
 from services import imports
