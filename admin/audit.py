@@ -81,8 +81,11 @@ class AuditLogMixin:
         "entity": lambda v, c, m, n: audit.entity_label(m.entity),
         "changes": lambda v, c, m, n: "；".join(
             f"{label}：{old} → {new}" if old is not None else f"{label}：{new}"
-            for label, old, new in audit.describe([m]).get(m.id, [])),
+            for label, old, new in v._export_described.get(m.id, [])),
     }
+
+    def prepare_export_rows(self, rows):
+        self._export_described = audit.describe(rows)  # one name query per 500 exported rows
 
     def get_export_columns(self):
         return [(name, self.get_column_name(name)) for name in self.column_list]

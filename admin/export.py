@@ -19,6 +19,7 @@ from models.sheets import sheet_of
 from .listing import has_display_name, record_label
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_CHUNK = 500
 
 def neutralise(value):
     """Make a spreadsheet cell inert: text starting like a formula gets a leading quote."""
@@ -66,8 +67,18 @@ class ExportMixin:
                                       join_paths=self._export_joins(columns))
         getters = [self._export_getter(name) for name, _ in columns]
         yield [str(label) for _, label in columns]
+        chunk = []
         for row in stream_rows(query):
-            yield [_export_cell(get(row)) for get in getters]
+            chunk.append(row)
+            if len(chunk) == EXPORT_CHUNK:
+                self.prepare_export_rows(chunk)
+                yield from ([_export_cell(get(r)) for get in getters] for r in chunk)
+                chunk = []
+        self.prepare_export_rows(chunk)
+        yield from ([_export_cell(get(r)) for get in getters] for r in chunk)
+
+    def prepare_export_rows(self, rows):
+        """Hook: load what a chunk of exported rows needs in one go (the audit log's names)."""
 
     def _export_getter(self, name):
         """``row -> value`` for one export column, resolved once per export, not per cell."""
