@@ -320,28 +320,43 @@ def test_unit_pickers_put_active_units_first_and_mark_withdrawn_ones(client, aut
 # --- the category migration -------------------------------------------------------------------------
 
 def test_migration_020_turns_the_free_text_categories_into_the_list(tmp_path):
+    import uuid
+
     from peewee_migrate import Router
 
     from models.database import MIGRATIONS_DIR, open_database
 
-    from .conftest import ON_POSTGRES
+    from .conftest import ON_POSTGRES, PG_URL
 
     if ON_POSTGRES:
-        pytest.skip("the data move is plain SQL; tests/test_schema.py runs every migration on PostgreSQL")
-    database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
+        admin_db = open_database(PG_URL)
+        admin_db.connect()
+        name = f"alliance_m020_{uuid.uuid4().hex[:10]}"
+        admin_db.execute_sql(f'CREATE DATABASE "{name}"')
+        database = open_database(f"{PG_URL.rpartition('/')[0]}/{name}")
+    else:
+        database = open_database(f"sqlite:///{tmp_path / 'old.db'}")
     database.connect()
-    router = Router(database, migrate_dir=str(MIGRATIONS_DIR), ignore=["basemodel"])
-    router.run("005_index_names")
-    stamp = "2026-01-02 09:00:00"
-    for title, line, category in (("a", "livelihood", "银发关爱"), ("b", "livelihood", "银发关爱"),
-                                  ("c", "safety", "平安巡防"), ("d", "culture", "平安巡防")):
-        database.execute_sql(
-            "INSERT INTO project (created_at, updated_at, title, line, category, slots, live_claims, published, "
-            "status, progress) VALUES (?, ?, ?, ?, ?, 1, 0, 1, 'open', 0)", (stamp, stamp, title, line, category))
-    router.run()
-    rows = database.execute_sql("SELECT name, line, active FROM project_category_list ORDER BY name").fetchall()
-    assert sorted(rows) == sorted([("银发关爱", "livelihood", 1), ("平安巡防", None, 1)])
-    database.close()
+    try:
+        router = Router(database, migrate_dir=str(MIGRATIONS_DIR), ignore=["basemodel"])
+        router.run("005_index_names")
+        stamp = dt.datetime(2026, 1, 2, 9, 0)
+        p = database.param
+        for title, line, category in (("a", "livelihood", "银发关爱"), ("b", "livelihood", "银发关爱"),
+                                      ("c", "safety", "平安巡防"), ("d", "culture", "平安巡防")):
+            database.execute_sql(
+                "INSERT INTO project (created_at, updated_at, title, line, category, slots, live_claims, published, "
+                f"status, progress) VALUES ({p}, {p}, {p}, {p}, {p}, 1, 0, TRUE, 'open', 0)",
+                (stamp, stamp, title, line, category))
+        router.run()
+        rows = database.execute_sql("SELECT name, line, active, created_at FROM project_category_list").fetchall()
+        assert sorted((n, line, bool(a)) for n, line, a, _ in rows) == [("平安巡防", None, True), ("银发关爱", "livelihood", True)]
+        assert {str(created)[:16] for *_, created in rows} == {"2026-01-02 09:00"}
+    finally:
+        database.close()
+        if ON_POSTGRES:
+            admin_db.execute_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            admin_db.close()
 
 
 def test_bulk_status_on_units_and_volunteers_is_a_plain_audited_change(client, auth):
@@ -363,3 +378,16 @@ def test_work_order_lists_show_bulk_edit(client, auth):
     auth.as_role(Role.CLERK)
     html = client.get("/admin/work_order/").get_data(as_text=True)
     assert "批量修改…" in html and WorkOrder.select().count() == 1
+
+
+def test_the_audit_log_exports_in_chinese_with_related_records_named(client, auth):
+    team = f.make_team(name="银发互助队")
+    volunteer = f.make_volunteer(name="王芳")
+    clerk = auth.as_role(Role.CLERK)
+    audit.record("update", volunteer, changes={"team": [None, team.id], "party_member": [False, True]}, user=clerk)
+    text = client.get("/admin/audit_log/export/csv/").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0] == ["时间", "操作人账号", "操作", "对象类型", "对象编号", "变更内容", "IP 地址"]
+    row = next(r for r in rows[1:] if r[3] == "志愿者")
+    assert row[2] == "修改" and row[4] == str(volunteer.id)
+    assert row[5] == "服务队：（空） → 银发互助队；党员：否 → 是"
