@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres install install-test system-deps postgres bench clean
+.PHONY: run test test-sqlite test-postgres test-dates install install-test system-deps postgres bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,22 @@ run: install
 	$(FLASK) seed-demo --if-empty
 	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'app:create_app()'
 
-## The whole suite, on SQLite and on PostgreSQL
+# Instants (Asia/Shanghai) the date-sensitive tests run at again: the last day of a month,
+# New Year's Eve at 23:30, 29 February, the first of a month, a Sunday.
+TEST_DATES ?= 2026-11-30T20:00 2026-12-31T23:30 2028-02-29T09:00 2027-03-01T08:00 2026-12-06T15:00
+
+## The whole suite, on SQLite and on PostgreSQL, then the date-sensitive tests at pinned dates
 test: install-test postgres
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory test-dates
+
+test-dates:
+	@for t in $(TEST_DATES); do \
+	  echo "== date-sensitive tests at $$t on SQLite and PostgreSQL =="; \
+	  TEST_CLOCK=$$t $(VENV)/bin/pytest -m "dates and not browser and not server" $(PYTEST_ARGS) || exit 1; \
+	  TEST_CLOCK=$$t TEST_DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -m "dates and not browser and not server" $(PYTEST_ARGS) || exit 1; \
+	done
 
 test-sqlite:
 	@echo "== pytest on SQLite =="

@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
+from services.points import format_hours
 
 LOCALE = "zh_Hans_CN"
 csrf = CSRFProtect()
@@ -29,6 +30,7 @@ def create_app(config=None):
     register_errors(app)
     app.after_request(security_headers)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+    app.jinja_env.filters["hours"] = format_hours
 
     import admin
     import api
@@ -76,6 +78,8 @@ def load_config(app, override):
         EXPORT_MAX_ROWS=0,  # 0: no cap; exports stream in constant memory
         POINTS_PER_HOUR=1,
         POINTS_EXPIRE_MONTHS=0,  # 0: points never expire
+        CHECKIN_OPENS_BEFORE_MINUTES=120,  # check-in from 2 h before the start …
+        CHECKIN_CLOSES_DAYS_AFTER=0,  # … to the end of the event's last day (+ N days)
         CORS_ORIGINS=[],
         IMPORT_MAX_BYTES=10 * 1024 * 1024,  # one uploaded spreadsheet
         IMPORT_MAX_ROWS=100_000,  # physical rows read, blank ones included
@@ -84,13 +88,19 @@ def load_config(app, override):
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
-    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS", "IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS"):
+    for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS", "CHECKIN_OPENS_BEFORE_MINUTES",
+                "CHECKIN_CLOSES_DAYS_AFTER", "IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
     if os.environ.get("CORS_ORIGINS"):
         app.config["CORS_ORIGINS"] = [o.strip() for o in os.environ["CORS_ORIGINS"].split(",") if o.strip()]
     if override:
         app.config.update(override)
+    if os.environ.get("ALLIANCE_CLOCK"):
+        # Tests only: a live test server starts its clock at the suite's pinned instant.
+        from models.base import clock, parse_instant
+
+        clock.pin(parse_instant(os.environ["ALLIANCE_CLOCK"]), tick=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(app)
 

@@ -9,6 +9,10 @@ Stock Flask-Admin on peewee has measured defects; each is closed here, once:
 - exports load every row in memory and   → CSV and XLSX stream from a server-side
   write formulas verbatim                   iterator; formula cells are neutralised
 - ``page=-1`` or a bad id gives a 500    → parameters are clamped and checked
+- every column is a form field, so        → timestamps, service-kept counters
+  ``created_at`` or a status is editable    (``Meta.read_only``) and what a state machine
+                                            owns (status, stamps) leave every form here;
+                                            a save writes only the fields it changed
 
 The pieces live along their seams: ``access`` (who may open a screen), ``listing`` (lists,
 joins, filters, sorting), ``forms`` (with ``fields``), ``writes`` and ``export``; beside them
@@ -24,7 +28,7 @@ from .bulk import BulkEditMixin
 from .details import DetailsMixin
 from .export import (FORMULA_PREFIXES, ExportMixin, _csv_stream, _export_cell, _xlsx_stream,
                      neutralise, stream_rows)
-from .forms import AdminForm, FormsMixin, Required, StopOnParseError, _range_message
+from .forms import AdminForm, FormsMixin, Required, StopOnParseError, _range_message, read_only_fields
 from .listing import (SMALL_RELATED, ChoiceEqualFilter, IdEqualFilter, LazyOptions,
                       ListingMixin, RelatedEqualFilter, RelatedLikeFilter, SafeAjaxLoader,
                       has_display_name, parse_ids, record_label, search_fields_of)
@@ -37,7 +41,7 @@ __all__ = ["FORMULA_PREFIXES", "SMALL_RELATED", "AdminForm", "ChoiceEqualFilter"
            "IdEqualFilter", "LazyOptions", "ListingMixin", "RelatedEqualFilter", "RelatedLikeFilter", "Required",
            "SafeAjaxLoader", "SecureModelView", "SecureViewMixin", "StopOnParseError", "WritesMixin",
            "_changes", "_csv_stream", "_export_cell", "_range_message", "_xlsx_stream", "has_display_name",
-           "neutralise", "parse_ids", "record_label", "search_fields_of", "stream_rows"]
+           "neutralise", "parse_ids", "read_only_fields", "record_label", "search_fields_of", "stream_rows"]
 
 class SecureModelView(SecureViewMixin, ListingMixin, FormsMixin, WritesMixin, ExportMixin,
                       DetailsMixin, ImportMixin, PrintMixin, BulkEditMixin, ModelView):
@@ -62,6 +66,8 @@ class SecureModelView(SecureViewMixin, ListingMixin, FormsMixin, WritesMixin, Ex
     def __init__(self, model, **kwargs):
         kwargs.setdefault("name", model._meta.verbose_name)
         kwargs.setdefault("endpoint", model._meta.table_name)
+        declared = tuple(self.form_excluded_columns or ())
+        self.form_excluded_columns = declared + tuple(sorted(read_only_fields(model) - set(declared)))
         self._joins = {}
         if self.form_ajax_refs is None:
             # large related tables get a search-as-you-type picker instead of a huge <select>

@@ -7,7 +7,10 @@ A view declares what may be changed in bulk::
 
 A move calls a service per record (``call(record_id, user, params)``) so the service's rules
 hold; ``allowed(record)`` says which selected rows the move applies to, for the count on the
-confirmation page. Everything runs in one transaction (``services.bulk``), audited.
+confirmation page. A view with a state machine (``machine`` and ``move_service``, see
+admin/transitions.py) gets every move a clerk may make as a bulk move as well, through the
+same service and the transition primitive. Everything runs in one transaction
+(``services.bulk``), audited.
 """
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -20,6 +23,7 @@ from peewee import BooleanField, ForeignKeyField
 
 from services import bulk
 from services.errors import ServiceError
+from services.transitions import SYSTEM
 
 from .listing import parse_ids, record_label
 
@@ -46,8 +50,28 @@ class BulkEditMixin:
     bulk_fields = ()
     bulk_moves = {}
 
+    def all_bulk_moves(self):
+        """The declared moves, then the state machine's (those a clerk makes by hand)."""
+        moves = dict(self.bulk_moves)
+        machine = getattr(self, "machine", None)
+        service = getattr(type(self), "move_service", None)
+        if machine is None or service is None:
+            return moves
+        for t in machine:
+            if t.who == SYSTEM or t.name in moves:
+                continue
+            moves[t.name] = BulkMove(
+                t.label,
+                lambda pk, user, p, name=t.name: service(pk, name, user=user, reason=p.get("reason")),
+                allowed=lambda record, t=t: t in machine.allowed(record, current_user),
+                params=(Param("reason", t.ask),) if t.ask else ())
+        return moves
+
+    def has_bulk_edit(self):
+        return self.can_edit and bool(self.bulk_fields or self.all_bulk_moves())
+
     def is_action_allowed(self, name):
-        if name == "bulk_edit" and not (self.can_edit and (self.bulk_fields or self.bulk_moves)):
+        if name == "bulk_edit" and not self.has_bulk_edit():
             return False
         return super().is_action_allowed(name)
 
@@ -72,7 +96,7 @@ class BulkEditMixin:
         for name in self.bulk_fields:
             field = self.model._meta.fields[name]
             out.append((f"field:{name}", field.verbose_name, self._field_control(field)))
-        for code, move in self.bulk_moves.items():
+        for code, move in self.all_bulk_moves().items():
             out.append((f"move:{code}", move.label, {"params": [self._param_control(p) for p in move.params]}))
         return out
 
@@ -121,7 +145,7 @@ class BulkEditMixin:
 
     @expose("/bulk/", methods=("GET", "POST"))
     def bulk_view(self):
-        if not (self.can_edit and (self.bulk_fields or self.bulk_moves)):
+        if not self.has_bulk_edit():
             abort(404)
         ids = parse_ids(request.values.getlist("ids"), bulk.MAX_RECORDS)
         records = list(self.model.select().where(self.model._meta.primary_key.in_(ids))) if ids else []
@@ -139,7 +163,7 @@ class BulkEditMixin:
         try:
             if kind == "field" and name in self.bulk_fields:
                 return self._bulk_field(name, ids, context)
-            if kind == "move" and name in self.bulk_moves:
+            if kind == "move" and name in self.all_bulk_moves():
                 return self._bulk_move(name, ids, records, context)
             raise ServiceError("请选择要修改的内容")
         except ServiceError as exc:
@@ -162,7 +186,7 @@ class BulkEditMixin:
             "hidden": {"what": f"field:{name}", f"value:{name}": request.form.get(f"value:{name}", "")}})
 
     def _bulk_move(self, code, ids, records, context):
-        move = self.bulk_moves[code]
+        move = self.all_bulk_moves()[code]
         params = {p.name: (request.form.get(f"param:{code}:{p.name}") or "").strip() for p in move.params}
         for p in move.params:
             if p.required and not params[p.name]:

@@ -12,6 +12,7 @@ from peewee import JOIN
 
 from models import EntryKind, Event, EventStatus, PointsEntry, SignupStatus, Volunteer, VolunteerTeam, now
 from services import attendance, points
+from services import signups as signups_service
 from services.errors import ServiceError
 from services.statement_pdf import statement_pdf
 
@@ -57,10 +58,12 @@ class CheckinView(RecordsView):
     def _event_page(self, event_id, **extra):
         event, signups, counts = attendance.roster(event_id)
         uncredited = [s for s in signups if s.status == SignupStatus.CHECKED_IN and not s.credited]
+        opens, closes = signups_service.checkin_window(event)
         return self.render("admin/checkin_event.html", event=event, signups=signups, counts=counts,
                            uncredited=uncredited, length=attendance.event_hours(event),
                            code=extra.pop("code", request.args.get("code", "")), SignupStatus=SignupStatus,
-                           started=event.starts_at <= now(), **extra)
+                           started=event.starts_at <= now(), window=(opens, closes - dt.timedelta(minutes=1)),
+                           typed=extra.pop("typed", {}), error_field=extra.pop("error_field", None), **extra)
 
     @expose("/event/<int:event_id>")
     def event(self, event_id):
@@ -98,7 +101,14 @@ class CheckinView(RecordsView):
         try:
             summary = attendance.close_attendance(event_id, adjustments=adjustments, user=current_user)
         except ServiceError as exc:
-            return self._event_page(event_id, error=exc.message), exc.status
+            # the form comes back as typed: nothing the clerk entered is lost or replaced
+            # by the default (the error names the field it is about)
+            try:
+                return self._event_page(event_id, error=exc.message, typed=request.form,
+                                        error_field=exc.field), exc.status
+            except ServiceError as exc2:
+                return self.render("admin/checkin_index.html", events=[], q="", today=now().date(),
+                                   error=exc2.message), exc2.status
         if summary["credited"]:
             extra = f"，其中 {summary['without_volunteer']} 人不是登记志愿者，只记录时长" if summary["without_volunteer"] else ""
             flash(f"考勤已结束：为 {summary['credited']} 人计入时长和积分{extra}", "success")

@@ -12,14 +12,15 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
-from wtforms import TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import DateField, IntegerField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from models import Claim, ClaimStatus, MemberUnit, ProgressReport, Project, ProjectStatus
-from services import claims
+from services import claims, projects
 from services.errors import ServiceError
 
 from .base import AdminForm, parse_ids
+from .transitions import MachineMovesMixin
 
 MAX_BATCH = 200
 
@@ -145,14 +146,53 @@ class PendingQueueMixin:
         return super().get_query().where(Claim.status == ClaimStatus.PENDING)
 
 
-class ProjectSlotsMixin:
-    """Projects: ``live_claims`` is the claim service's counter, never the form's.
+class WithdrawnQueueMixin:
+    """撤回待知悉: confirmed claims their units withdrew (with a reason). A clerk reads the
+    reason and acknowledges; the project's next step (重新开放认领, 关闭项目) is on its
+    own buttons."""
 
-    Slots below the live claims give a Chinese field error; the saved row keeps the
-    counter the database holds (``SET live_claims = live_claims``), so a claim made
-    while a clerk edits is never overwritten; 待认领 ⇄ 已认领 follows the slots.
+    can_create = False
+    can_edit = False
+    column_list = ("project", "unit", "reviewed_at", "withdrawn_at", "reason")
+    column_labels = {"reason": "撤回原因"}
+    column_formatters = {"reason": lambda view, context, model, name: model.withdraw_reason or ""}
+    column_export_exclude_list = ("reason",)
+    column_default_sort = ("withdrawn_at", False)
+    action_disallowed_list = ["confirm", "reject"]
+    column_extra_row_actions = []  # nothing left to review here
+
+    def __init__(self, model, **kwargs):
+        kwargs.setdefault("name", "撤回待知悉")
+        kwargs.setdefault("endpoint", "withdrawn_claim")
+        super().__init__(model, **kwargs)
+
+    def get_query(self):
+        return claims.withdrawals_to_acknowledge()
+
+    @action("acknowledge", "已知悉", "确认已知悉所选认领的撤回吗？")
+    def action_acknowledge(self, ids):
+        done, failures = claims.acknowledge_withdrawals(_ids(ids), user=current_user)
+        if done:
+            flash(f"已知悉 {len(done)} 条撤回。", "success")
+        for claim_id, message in failures[:5]:
+            flash(f"认领 #{claim_id}：{message}", "error")
+        if not done and not failures:
+            flash("没有选择任何认领。", "error")
+
+
+class ProjectSlotsMixin(MachineMovesMixin):
+    """Projects: the status moves only by the buttons of the project machine
+    (services/projects.py), progress follows the units' reports and ``live_claims`` is
+    the claim service's counter — the form holds none of them (the base view leaves
+    machine-owned and read-only columns out and saves only what the form changed).
+
+    Slots below the live claims give a Chinese field error; after a slots change the
+    project follows its slots (待认领 ⇄ 已认领) through the machine, in the save's
+    transaction.
     """
 
+    machine = projects.PROJECTS
+    move_service = projects.move
     audit_exclude = ("live_claims",)  # the claim audit rows record every change to it
 
     def validate_form(self, form):
@@ -172,18 +212,34 @@ class ProjectSlotsMixin:
         return ok
 
     def on_model_change(self, form, model, is_created):
+        # nothing to adjust any more (status and counters are not in the form); the hook
+        # stays so that a save's steps read the same in every view
         super().on_model_change(form, model, is_created)
-        live = getattr(form, "_live_claims", 0)
-        status = claims.status_for_slots(model.status, live, model.slots)
-        if status != model.status:
-            flash(f"项目状态已按认领名额调整为“{ProjectStatus.label(status)}”。", "info")
-            model.status = status
-        if not is_created:
-            model.live_claims = Project.live_claims
+
+    def after_save_in_transaction(self, form, model, is_created):
+        super().after_save_in_transaction(form, model, is_created)
+        before = Project.select(Project.status).where(Project.id == model.id).scalar()
+        project = projects.sync_status(model.id, user=current_user)
+        if project is not None and project.status != before:
+            form._status_note = f"项目状态已按认领名额调整为“{ProjectStatus.label(project.status)}”。"
 
     def after_model_change(self, form, model, is_created):
-        model.live_claims = Project.select(Project.live_claims).where(Project.id == model.id).scalar()
+        fresh = Project.select(Project.live_claims, Project.status).where(Project.id == model.id).first()
+        if fresh is not None:
+            model.__data__.update(live_claims=fresh.live_claims, status=fresh.status)
+        if getattr(form, "_status_note", None):
+            flash(form._status_note, "info")
         super().after_model_change(form, model, is_created)
+
+
+class ProgressEditForm(AdminForm):
+    """What the edit form may change on a progress report: never the claim it hangs off."""
+
+    text = TextAreaField("进展内容", validators=[
+        DataRequired("此项为必填项"), Length(max=claims.REPORT_MAX, message=f"进展内容不能超过 {claims.REPORT_MAX} 字")])
+    percent = IntegerField("完成进度(%)", validators=[
+        InputRequired("此项为必填项"), NumberRange(min=0, max=100, message="请输入 0 到 100 之间的整数")])
+    reported_on = DateField("报告日期", validators=[Optional()])
 
 
 class ProgressReportRulesMixin:
@@ -203,11 +259,19 @@ class ProgressReportRulesMixin:
         self.after_model_change(form, report, True)
         return report
 
+    def get_edit_form(self):
+        return ProgressEditForm
+
     def update_model(self, form, model):
-        ok = super().update_model(form, model)
-        if ok:
-            claims.roll_up_progress(Claim.get_by_id(model.claim_id).project_id)
-        return ok
+        """A correction, through the service: the project's progress is recomputed in
+        the same transaction."""
+        report = self.write_via(lambda: claims.edit_report(
+            model.id, form.text.data, form.percent.data, form.reported_on.data, user=current_user),
+            "进展未保存：")
+        if report is None:
+            return False
+        self.after_model_change(form, report, False)
+        return True
 
     def validate_form(self, form):
         ok = super().validate_form(form)

@@ -94,13 +94,17 @@ def work_orders():
 def headline():
     projects, open_projects = Project.select(
         fn.COUNT(Project.id), fn.COUNT(Project.id).filter(Project.status == ProjectStatus.OPEN)).tuples().get()
+    pending, to_acknowledge = Claim.select(
+        fn.COUNT(Claim.id).filter(Claim.status == ClaimStatus.PENDING),
+        fn.COUNT(Claim.id).filter(Claim.needs_ack == True)).tuples().get()  # noqa: E712
     points_total = PointsEntry.select(fn.COUNT(PointsEntry.id), fn.SUM(PointsEntry.hours).filter(
         PointsEntry.kind.in_(SERVICE_KINDS))).tuples().get()
     return [
         ("成员单位", _count(MemberUnit), "member_unit.index_view"),
         ("治理项目", projects, "project.index_view"),
         ("待认领项目", open_projects, "project.index_view"),
-        ("待审核认领", _count(Claim, Claim.status == ClaimStatus.PENDING), "claim.index_view"),
+        ("待审核认领", pending or 0, "pending_claim.index_view"),
+        ("撤回待知悉", to_acknowledge or 0, "withdrawn_claim.index_view"),
         ("活动", _count(Event), "event.index_view"),
         ("报名", _count(Signup), "signup.index_view"),
         ("志愿者", _count(Volunteer), "volunteer.index_view"),

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import validators
 
 from models.fields import PHONE_RE, BoundedIntegerField, PhoneField
+from services.transitions import MACHINES
 
 from .fields import AdminModelConverter
 
@@ -44,8 +45,17 @@ class StopOnParseError:
             raise validators.StopValidation()
 
 
-# kept by the model itself, never typed into a form
-TIMESTAMP_FIELDS = ("created_at", "updated_at")
+def read_only_fields(model):
+    """Columns no admin form may write: the timestamps, counters services keep (declared
+    once on the model as ``Meta.read_only``) and what a state machine owns — its status
+    column and the timestamps its moves set (services/transitions.py)."""
+    names = {name for name in ("created_at", "updated_at") if name in model._meta.fields}
+    names.update(getattr(model._meta, "read_only", ()))
+    machine = MACHINES.get(model.__name__)
+    if machine is not None:
+        names.add(machine.field)
+        names.update(t.stamp for t in machine if t.stamp)
+    return names
 
 
 class FormsMixin:
@@ -56,9 +66,6 @@ class FormsMixin:
     # -- forms -----------------------------------------------------------------
 
     def scaffold_form(self):
-        if self.form_columns is None:
-            self.form_excluded_columns = tuple(dict.fromkeys(
-                tuple(self.form_excluded_columns or ()) + TIMESTAMP_FIELDS))
         form_class = super().scaffold_form()
         for field in self.model._meta.sorted_fields:
             unbound = getattr(form_class, field.name, None)

@@ -5,6 +5,7 @@ raw codes and ids on screen (choices and related records are shown by their Chin
 label / name), and ``page=-1`` or a bad id giving a 500 (parameters clamped and checked).
 """
 import datetime as dt
+import decimal
 
 from flask import flash, has_request_context, request
 from flask_admin.babel import lazy_gettext
@@ -15,6 +16,7 @@ from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, Dec
 
 from models.base import DISPLAY_ATTRS, display_field
 from models.fields import BoundedIntegerField, PhoneField
+from services.points import format_hours
 
 
 def has_display_name(model):
@@ -261,6 +263,7 @@ class ListingMixin:
         type(None): lambda view, value, name=None: "",
         dt.datetime: lambda view, value, name=None: value.strftime("%Y-%m-%d %H:%M"),
         dt.date: lambda view, value, name=None: value.strftime("%Y-%m-%d"),
+        decimal.Decimal: lambda view, value, name=None: format_hours(value),  # hours, the only decimals
     }
 
     # -- sorting, searching, filtering ----------------------------------------------

@@ -18,11 +18,12 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from models import Signup, SignupStatus, now
-from services import signups
+from services import events, signups
 from services.roster_pdf import roster_pdf
 from services.errors import ServiceError
 
 from .base import AdminForm, IdEqualFilter, parse_ids
+from .transitions import MachineMovesMixin
 
 MAX_BATCH = 500
 
@@ -60,9 +61,14 @@ def _format_counts(view, context, model, name):
     return Markup('<a href="{}">{}</a>').format(signups_url(model.id), text)
 
 
-class EventSignupsMixin:
+class EventSignupsMixin(MachineMovesMixin):
     """Events list: a 报名 column (已报名/名额 · 候补) linking to the event's sign-ups,
-    counted for the whole page in one query; raising the capacity promotes waiting people."""
+    counted for the whole page in one query; raising the capacity promotes waiting people
+    in the save's transaction. 取消活动 / 恢复活动 are the event machine's buttons
+    (services/events.py): cancelling cancels the live sign-ups with it."""
+
+    machine = events.EVENTS
+    move_service = events.move
 
     column_labels = {"signup_counts": "报名情况"}
     column_export_exclude_list = ("signup_counts",)
@@ -98,13 +104,17 @@ class EventSignupsMixin:
             ("报名名单", signups_url(record.id)),
         ]
 
+    def after_save_in_transaction(self, form, model, is_created):
+        super().after_save_in_transaction(form, model, is_created)
+        if not is_created:
+            form._promoted = signups.fill_free_places(model.id, user=current_user)
+
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)
-        if not is_created:
-            promoted = signups.fill_free_places(model.id, user=current_user)
-            if promoted:
-                flash(f"名额增加，已从候补名单递补 {len(promoted)} 人："
-                      + "、".join(s.name for s in promoted[:10]), "success")
+        promoted = getattr(form, "_promoted", None)
+        if promoted:
+            flash(f"名额增加，已从候补名单递补 {len(promoted)} 人："
+                  + "、".join(s.name for s in promoted[:10]), "success")
 
 
 class SignupRulesMixin:

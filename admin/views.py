@@ -16,7 +16,8 @@ from .bulk import BulkMove, Param
 from .categories import ProjectCategoryRulesMixin
 from .imports import ImportJobRulesMixin
 from .signups import EventSignupsMixin, SignupRulesMixin, event_filter
-from .claims import ClaimReviewMixin, PendingQueueMixin, ProgressReportRulesMixin, ProjectSlotsMixin
+from .claims import (ClaimReviewMixin, PendingQueueMixin, ProgressReportRulesMixin, ProjectSlotsMixin,
+                     WithdrawnQueueMixin)
 from .workorders import OverdueFilter, WorkOrderMovesMixin
 from .tokens import ApiTokenIssueMixin
 
@@ -40,16 +41,14 @@ class ProjectView(ProjectSlotsMixin, SecureModelView):
                    "published", "status", "progress")
     column_searchable_list = ("title", "category")
     column_filters = admin_filters(Project, "published", "deadline")
-    form_excluded_columns = ("live_claims", "created_at", "updated_at")
-    # project status moves onto services/transitions.py; its bulk move is declared there
-    bulk_fields = ("grid", "published")
+    bulk_fields = ("grid", "published")  # status: the project machine's moves (admin/bulk.py)
 
 
 class ClaimView(ClaimReviewMixin, SecureModelView):
     """Status changes only through services.claims: confirm/reject actions and the
     审核 page; the edit form changes the note alone (see admin/claims.py)."""
 
-    column_list = ("project", "unit", "status", "created_at", "reviewed_by", "reviewed_at")
+    column_list = ("project", "unit", "status", "created_at", "reviewed_by", "reviewed_at", "withdrawn_at")
     column_searchable_list = ("plan",)
     column_filters = ("status", "unit", "project", "created_at")
     bulk_moves = {
@@ -66,11 +65,14 @@ class PendingClaimView(PendingQueueMixin, ClaimView):
     """待审核认领: the review queue."""
 
 
+class WithdrawnClaimView(WithdrawnQueueMixin, ClaimView):
+    """撤回待知悉: confirmed claims their units withdrew, for a clerk to acknowledge."""
+
+
 class ProgressReportView(ProgressReportRulesMixin, SecureModelView):
     column_list = ("claim.project", "claim.unit", "percent", "reported_on", "created_at")
     column_searchable_list = ("text",)
     column_filters = ("claim.project", "claim.unit", "reported_on")
-    form_excluded_columns = ("created_at", "updated_at")
 
 
 class EventView(EventSignupsMixin, SecureModelView):
@@ -79,8 +81,7 @@ class EventView(EventSignupsMixin, SecureModelView):
     column_searchable_list = ("title", "location")
     column_filters = admin_filters(Event, "published")
     column_default_sort = ("starts_at", True)
-    form_excluded_columns = ("sequence", "created_at", "updated_at")
-    bulk_fields = ("published", "status")
+    bulk_fields = ("published",)  # status: the event machine's moves (admin/bulk.py)
 
 
 class SignupView(SignupRulesMixin, SecureModelView):
@@ -104,7 +105,6 @@ class VolunteerTeamView(SecureModelView):
 class VolunteerView(SecureModelView):
     column_list = ("name", "phone", "team", "grid", "party_member", "skills", "joined_on", "status", "points_balance")
     column_searchable_list = ("name", "phone", "skills")
-    form_excluded_columns = ("points_balance", "created_at", "updated_at")
     column_filters = ("team", "grid", "party_member", "status", "joined_on")
     bulk_fields = ("team", "grid", "status")
 
@@ -119,11 +119,11 @@ class PointsEntryView(SecureModelView):
                    "description", "item", "corrects", "recorded_by")
     column_searchable_list = ("description",)
     column_filters = ("kind", "volunteer", "event", "organiser", "created_at")
-    form_excluded_columns = ("created_at", "updated_at", "recorded_by", "signup", "corrections")
+    form_excluded_columns = ("recorded_by", "signup", "corrections")
 
 
 class WorkOrderView(WorkOrderMovesMixin, SecureModelView):
-    """States change only through services.workorders.MOVES (buttons on each row);
+    """States change only through services.workorders.ORDERS (buttons on each row);
     the generic form edits the request itself, never the state or its timestamps."""
 
     can_delete = False  # a request is closed by 撤销 (with a reason), never erased
@@ -155,7 +155,7 @@ class UserView(SecureModelView):
     permission = "accounts.manage"
     column_list = ("username", "display_name", "role", "unit", "active", "last_login_at", "created_at")
     column_filters = ("role", "unit", "active")
-    form_excluded_columns = ("password_hash", "last_login_at", "created_at", "updated_at",
+    form_excluded_columns = ("password_hash", "last_login_at",
                              "api_tokens", "audit_entries", "reviewed_claims", "points_entries")
     form_extra_fields = {
         "password": PasswordField("密码", validators=[Optional(), Length(min=8, max=200, message="密码长度需为 8 到 200 位")],
@@ -226,6 +226,7 @@ REGISTRY = [
     (ProjectCategory, ProjectCategoryView, "项目认领"),
     (Claim, ClaimView, "项目认领"),
     (Claim, PendingClaimView, "项目认领"),
+    (Claim, WithdrawnClaimView, "项目认领"),
     (ProgressReport, ProgressReportView, "项目认领"),
     (Event, EventView, "活动"),
     (Signup, SignupView, "活动"),

@@ -7,6 +7,7 @@ from peewee import DoesNotExist, IntegrityError
 
 from models import db
 from services import audit
+from services.common import write_transaction
 from services.errors import ServiceError
 
 from .listing import parse_ids
@@ -21,13 +22,18 @@ class WritesMixin:
         return {f.name: model.__data__.get(f.name) for f in model._meta.sorted_fields
                 if f.name not in self.audit_exclude}
 
+    def after_save_in_transaction(self, form, model, is_created):
+        """Writes that must commit or roll back with the save (a service's consequences:
+        a project following its slots, waiting people filling places a raise freed)."""
+
     def create_model(self, form):
         try:
-            with db.atomic():
+            with write_transaction():
                 model = self.model()
                 form.populate_obj(model)
                 self._on_model_change(form, model, True)
                 model.save(force_insert=True)
+                self.after_save_in_transaction(form, model, True)
                 audit.record("create", model, changes=self._snapshot(model))
         except IntegrityError as exc:
             self._integrity_message(exc)
@@ -38,10 +44,16 @@ class WritesMixin:
     def update_model(self, form, model):
         before = self._snapshot(model)
         try:
-            with db.atomic():
+            with write_transaction():
                 form.populate_obj(model)
                 self._on_model_change(form, model, False)
-                model.save()
+                # only what the form (or a hook) set: a column it does not hold — a status
+                # a service moved meanwhile — is never written back from a stale read
+                changed = list(model.dirty_fields)
+                if "updated_at" in model._meta.fields:
+                    changed.append(model._meta.fields["updated_at"])
+                model.save(only=changed)
+                self.after_save_in_transaction(form, model, False)
                 audit.record("update", model, changes=_changes(before, self._snapshot(model)))
         except IntegrityError as exc:
             self._integrity_message(exc)

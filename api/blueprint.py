@@ -31,6 +31,7 @@ class Operation:
     exposure: object = None   # for generated list/detail operations
     kind: str = None          # "list" | "detail" for generated ones
     request_body: dict = None
+    body_required: bool = True
     response: object = None   # schema name or inline schema; None: the exposure's
     status: int = 200
     errors: tuple = (400,)
@@ -108,8 +109,10 @@ OPERATIONS = generated_operations() + [
               errors=(400, 401, 403, 404, 409, 413, 429), secured=True,
               description="占用一个认领名额；名额已满时返回 409（名额已满）。规则与公开网页完全相同。"),
     Operation("/claims/<int:pk>/withdraw", "POST", "withdrawClaim", "撤回认领", claims.withdraw_claim, CLAIM_TAG,
-              response="Claim", errors=(400, 401, 403, 404, 409, 429), secured=True,
-              description="撤回本单位的认领并释放名额。"),
+              request_body=claims.WITHDRAW_BODY, body_required=False, response="Claim",
+              errors=(400, 401, 403, 404, 409, 413, 429), secured=True,
+              description="撤回本单位的认领并释放名额。待审核的认领可直接撤回（请求体可省略）；"
+                          "已确认的认领必须在请求体中填写撤回原因 reason，撤回后工作人员会收到提醒。"),
     Operation("/claims/<int:pk>/progress", "POST", "reportProgress", "汇报项目进展", claims.report_progress,
               CLAIM_TAG, request_body=claims.PROGRESS_BODY, response="ProgressReport", status=201,
               errors=(400, 401, 403, 404, 409, 413, 429), secured=True,

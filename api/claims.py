@@ -21,6 +21,14 @@ CLAIM_BODY = {
         "plan": {"type": "string", "minLength": 1, "maxLength": claims.PLAN_MAX, "description": "认领说明（打算如何实施）"},
     },
 }
+WITHDRAW_BODY = {
+    "type": "object",
+    "required": [],
+    "properties": {
+        "reason": {"type": "string", "maxLength": claims.NOTE_MAX,
+                   "description": "撤回原因（撤回已确认的认领时必填；待审核的认领可省略）"},
+    },
+}
 PROGRESS_BODY = {
     "type": "object",
     "required": ["text", "percent"],
@@ -42,11 +50,12 @@ def json_body(schema):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         fail(400, "请求体必须是 JSON 对象")
-    for name in schema["required"]:
-        prop = schema["properties"][name]
+    for name, prop in schema["properties"].items():
         label = prop["description"]
         if name not in body or body[name] is None:
-            fail(400, f"缺少字段 {name}（{label}）")
+            if name in schema["required"]:
+                fail(400, f"缺少字段 {name}（{label}）")
+            continue
         value = body[name]
         if prop["type"] == "integer":
             if isinstance(value, bool) or not isinstance(value, int):
@@ -74,10 +83,12 @@ def create_claim():
 
 
 def withdraw_claim(pk):
+    """A pending claim: no body needed. A confirmed one: ``{"reason": "…"}`` (400 without)."""
     user = _writer()
     if not 0 < pk <= ID_MAX:
         fail(404, "认领记录不存在")
-    claim = claims.withdraw_claim(pk, user.unit, user=user)
+    body = json_body(WITHDRAW_BODY) if request.get_data(cache=True) else {}
+    claim = claims.withdraw_claim(pk, user.unit, user=user, reason=body.get("reason"))
     return serialize(CLAIMS, fetch(CLAIMS, claim.id, user))
 
 

@@ -188,7 +188,7 @@ def build_spec(operations):
         if parameters:
             operation["parameters"] = parameters
         if op.request_body:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {
+            operation["requestBody"] = {"required": op.body_required, "content": {"application/json": {
                 "schema": dict(op.request_body, additionalProperties=False)}}}
         if op.secured:
             operation["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]

@@ -4,9 +4,11 @@
 """
 from .accounts import ApiToken, AuditLog, LoginAttempt, Role, User
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
-from .base import SHANGHAI, BaseModel, Choices, db, now
+from .base import SHANGHAI, BaseModel, Choices, clock, db, now
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
 from .imports import ImportJob, ImportStatus
+from .media import Photo
+from .notices import Notice
 from .points import AppendOnlyError, EntryKind, PointsEntry
 from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectCategory, ProjectStatus
 from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
@@ -17,6 +19,7 @@ ALL_MODELS = [
     Grid, MemberUnit, User, LoginAttempt, ApiToken, AuditLog,
     Project, Claim, ProgressReport,
     VolunteerTeam, Volunteer, Event, Signup, PointsEntry, WorkOrder,
+    Photo, Notice,
     ProjectCategory, ImportJob,
 ]
 
@@ -24,5 +27,5 @@ __all__ = [m.__name__ for m in ALL_MODELS] + [
     "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "BaseModel", "Channel", "Choices", "ClaimStatus",
     "EntryKind", "EventCategory", "EventStatus", "ImportStatus", "Line", "OrderCategory", "OrderStatus",
     "ProjectStatus", "Rating", "Role", "SignupStatus", "UnitKind", "UnitStatus",
-    "VolunteerStatus", "db", "now",
+    "VolunteerStatus", "clock", "db", "now",
 ]

@@ -12,9 +12,62 @@ db = DatabaseProxy()
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+class Clock:
+    """The one clock the application reads: naive Asia/Shanghai wall time, whole seconds.
+
+    Production reads the system clock. Tests pin it to fixed instants (the last day of a
+    month, New Year's Eve at 23:30, 29 February …) so that no test depends on the day it
+    runs; a live test server started by the tests is pinned through ``ALLIANCE_CLOCK``
+    (see ``app.load_config``), ticking from that instant.
+    """
+
+    def __init__(self):
+        self._fixed = None    # a frozen instant, or None
+        self._offset = None   # a ticking clock: system time + offset
+
+    def now(self):
+        if self._fixed is not None:
+            return self._fixed
+        wall = dt.datetime.now(SHANGHAI).replace(tzinfo=None)
+        if self._offset is not None:
+            wall += self._offset
+        return wall.replace(microsecond=0)
+
+    def pin(self, instant, tick=False):
+        """Stop the clock at ``instant`` (naive Shanghai time), or start it ticking there."""
+        instant = instant.replace(microsecond=0)
+        if tick:
+            self._fixed = None
+            self._offset = instant - dt.datetime.now(SHANGHAI).replace(tzinfo=None)
+        else:
+            self._fixed, self._offset = instant, None
+
+    def advance(self, delta):
+        """Move a pinned clock forward (tests of windows, expiry, overdue orders)."""
+        if self._fixed is not None:
+            self._fixed += delta
+        else:
+            self._offset = (self._offset or dt.timedelta(0)) + delta
+
+    def reset(self):
+        self._fixed = self._offset = None
+
+    @property
+    def pinned(self):
+        return self._fixed is not None or self._offset is not None
+
+
+clock = Clock()
+
+
 def now():
     """Wall-clock time in Asia/Shanghai, naive: every datetime column holds that zone."""
-    return dt.datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+    return clock.now()
+
+
+def parse_instant(text):
+    """``2026-12-31T23:30`` (or with a space, with seconds) → a naive datetime."""
+    return dt.datetime.fromisoformat(text.strip().replace(" ", "T"))
 
 
 # The column that names a record, first match wins (lists, filters, exports, the API).

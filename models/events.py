@@ -42,6 +42,7 @@ class Event(TimestampedModel):
 
     class Meta:
         verbose_name = "活动"
+        read_only = ("sequence",)
         constraints = [SQL("CHECK (ends_at > starts_at)")]
         public_fields = ("id", "title", "category", "starts_at", "ends_at", "location", "organiser",
                          "capacity", "description", "status", "points")
@@ -49,9 +50,11 @@ class Event(TimestampedModel):
                    filters=("category", "status", "organiser",
                             ("date_from", "starts_at", ">="), ("date_to", "starts_at", "<=")),
                    sorts=("starts_at", "created_at", "id"), default_sort="starts_at")
+        # status moves only through the event machine (services/events.py): exported, never imported
         sheet = dict(key=("title", "starts_at"), columns=("title", "category", "starts_at", "ends_at", "location",
                                                           "organiser", "capacity", "description", "published",
-                                                          "status", "points"))
+                                                          "points"),
+                     readonly=("status",))
 
     CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "location", "description", "status")
 
@@ -64,6 +67,8 @@ class Event(TimestampedModel):
     def save(self, *args, **kwargs):
         if self._pk is not None and self._dirty & set(self.CALENDAR_FIELDS):
             self.sequence = (self.sequence or 0) + 1
+            if kwargs.get("only") is not None:  # a save of the changed fields only
+                kwargs["only"] = list(kwargs["only"]) + [Event.sequence]
         return super().save(*args, **kwargs)
 
     @property

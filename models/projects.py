@@ -56,9 +56,17 @@ class Project(TimestampedModel):
     published = BooleanField(default=False, index=True, verbose_name="已发布")
     status = CharField(max_length=20, choices=ProjectStatus.choices, default=ProjectStatus.DRAFT, index=True, verbose_name="项目状态")
     progress = BoundedIntegerField(default=0, min_value=0, max_value=100, verbose_name="进度(%)")
+    # set by the project state machine (services/projects.py), never by a form
+    opened_at = DateTimeField(null=True, verbose_name="开放认领时间")
+    started_at = DateTimeField(null=True, verbose_name="开始实施时间")
+    completed_at = DateTimeField(null=True, verbose_name="完成时间")
+    closed_at = DateTimeField(null=True, verbose_name="关闭时间")
+    close_reason = TextField(null=True, verbose_name="关闭原因")
 
     class Meta:
         verbose_name = "治理项目"
+        # kept by services (slots: claims; progress: reports; reason: the close move)
+        read_only = ("live_claims", "progress", "close_reason")
         constraints = [SQL("CHECK (live_claims <= slots)")]
         public_fields = ("id", "title", "line", "category", "description", "grid", "needs",
                          "slots", "live_claims", "deadline", "status", "progress")
@@ -100,11 +108,19 @@ class Claim(TimestampedModel):
     reviewed_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="reviewed_claims", verbose_name="审核人")
     reviewed_at = DateTimeField(null=True, verbose_name="审核时间")
     note = TextField(null=True, verbose_name="审核意见")
+    withdrawn_at = DateTimeField(null=True, verbose_name="撤回时间")
+    withdraw_reason = TextField(null=True, verbose_name="撤回原因")
+    # a confirmed claim withdrawn by its unit waits here until a clerk has taken note
+    needs_ack = BooleanField(default=False, verbose_name="撤回待知悉")
+    acknowledged_at = DateTimeField(null=True, verbose_name="知悉时间")
+    acknowledged_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="+", verbose_name="知悉人")
 
     class Meta:
         verbose_name = "认领"
+        read_only = ("reviewed_by", "withdraw_reason", "needs_ack", "acknowledged_by")
         # shown only to the unit that made the claim
-        public_fields = ("id", "project", "status", "plan", "note", "created_at", "reviewed_at")
+        public_fields = ("id", "project", "status", "plan", "note", "created_at", "reviewed_at",
+                         "withdrawn_at", "withdraw_reason")
         api = dict(path="claims", scope="own", owner="unit", permission="claims.own",
                    filters=("status", "project"),
                    sorts=("created_at", "id"), default_sort="-created_at")

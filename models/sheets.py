@@ -10,6 +10,8 @@ A model that clerks bring in from Excel declares ``Meta.sheet``::
             readonly=("points_balance",),                     # exported, shown in the template, never imported
         )
 
+Fields the declaration does not name are exported read-only after these (so a field added
+later is never left out of an export); a status a state machine owns belongs in ``readonly``.
 Every other model gets a derived sheet (every field but ids and secrets, for exports only).
 The creation and update times close every sheet, read-only. Related records are given by
 their name (``display_field``), choices by their Chinese label, booleans as 是/否.
@@ -195,6 +197,10 @@ def sheet_of(model):
     else:
         names, readonly, key = [f.name for f in meta.sorted_fields
                                 if f.name not in HIDDEN + TIMESTAMPS and not isinstance(f, BlobField)], [], ()
+    if spec:  # every other field a clerk keeps is exported too, read-only (a field added later included)
+        mentioned = set(names) | set(readonly)
+        readonly += [f.name for f in meta.sorted_fields if f.name not in mentioned
+                     and f.name not in HIDDEN + TIMESTAMPS and not isinstance(f, BlobField)]
     readonly += [n for n in TIMESTAMPS if n in meta.fields and n not in readonly and n not in names]
     columns = []
     for name in names + readonly:

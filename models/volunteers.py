@@ -40,6 +40,7 @@ class Volunteer(TimestampedModel):
 
     class Meta:
         verbose_name = "志愿者"
+        read_only = ("points_balance",)  # kept by services.points with each ledger entry
         sheet = dict(key=("phone",), columns=("name", "phone", "team", "grid", "party_member", "skills",
                                               "joined_on", "status"),
                      readonly=("points_balance",))

@@ -33,5 +33,11 @@ bp.add_url_rule("/projects/<int:project_id>", "project_detail", projects.project
 bp.add_url_rule("/projects/<int:project_id>/claim", "claim_project", projects.claim_project, methods=["POST"])
 bp.add_url_rule("/my/claims", "my_claims", projects.my_claims)
 bp.add_url_rule("/my/claims/<int:claim_id>", "my_claim", projects.my_claim)
-bp.add_url_rule("/my/claims/<int:claim_id>/withdraw", "withdraw_claim", projects.withdraw_claim, methods=["POST"])
+bp.add_url_rule("/my/claims/<int:claim_id>/withdraw", "withdraw_claim", projects.withdraw_claim,
+                methods=["GET", "POST"])
 bp.add_url_rule("/my/claims/<int:claim_id>/progress", "report_progress", projects.report_progress, methods=["POST"])
+
+# --- stored photos (public/photos.py): approved ones, or staff, or a signed link
+from . import photos  # noqa: E402
+
+bp.add_url_rule("/photos/<int:photo_id>", "photo", photos.photo)

@@ -61,6 +61,15 @@ class PostForm(FlaskForm):
     """A button that posts: only the CSRF token."""
 
 
+class WithdrawForm(FlaskForm):
+    """撤回认领: one tap for a pending claim (no reason needed); the confirmation page
+    with a required reason for a confirmed one (the service insists on it)."""
+
+    reason = TextAreaField("撤回原因", validators=[
+        Optional(), Length(max=claims.NOTE_MAX, message=f"撤回原因不能超过 {claims.NOTE_MAX} 字")],
+        description="请说明撤回的原因，工作人员会看到。")
+
+
 # --- helpers ---------------------------------------------------------------------
 
 def fail(status, message):
@@ -251,7 +260,8 @@ def claim_project(project_id):
 def _own_claims(unit):
     latest = (ProgressReport.select(fn.MAX(ProgressReport.id))
               .where(ProgressReport.claim == Claim.id))
-    return (Claim.select(Claim.id, Claim.status, Claim.note, Claim.created_at, Claim.reviewed_at,
+    return (Claim.select(Claim.id, Claim.project, Claim.unit, Claim.status, Claim.note, Claim.created_at,
+                         Claim.reviewed_at, Claim.withdraw_reason,
                          Project.id, Project.title, Project.status, Project.published,
                          ProgressReport.percent)
             .join(Project)
@@ -269,7 +279,8 @@ def _render_my_claims(error=None):
     rows = list(query.limit(pager.per_page).offset(pager.offset))
     return render_template("public/projects/my_claims.html", unit=unit, claims=rows, pager=pager,
                            error=error or problem, post_form=PostForm(), ClaimStatus=ClaimStatus,
-                           ProjectStatus=ProjectStatus, public_statuses=claims.PUBLIC_STATUSES)
+                           ProjectStatus=ProjectStatus, public_statuses=claims.PUBLIC_STATUSES,
+                           moves=_moves)
 
 
 @unit_required
@@ -284,13 +295,19 @@ def _own_claim_or_404(claim_id):
         fail(404, exc.message)
 
 
+def _moves(claim):
+    """The claim's moves this unit may make now (its buttons): names of CLAIMS.allowed."""
+    return [t.name for t in claims.CLAIMS.allowed(claim, current_user)]
+
+
 def _render_claim(claim, progress_form=None, error=None):
     reports = (ProgressReport.select().where(ProgressReport.claim == claim.id)
                .order_by(ProgressReport.created_at.desc(), ProgressReport.id.desc()))
     return render_template("public/projects/claim.html", claim=claim, project=claim.project,
                            reports=list(reports), progress_form=progress_form or ProgressForm(),
                            post_form=PostForm(), error=error, ClaimStatus=ClaimStatus,
-                           ProjectStatus=ProjectStatus, public_statuses=claims.PUBLIC_STATUSES)
+                           ProjectStatus=ProjectStatus, public_statuses=claims.PUBLIC_STATUSES,
+                           moves=_moves(claim))
 
 
 @unit_required
@@ -298,18 +315,38 @@ def my_claim(claim_id):
     return _render_claim(_own_claim_or_404(claim_id))
 
 
+def _render_withdraw(claim, form, error=None):
+    transition = claims.CLAIMS[claims.withdraw_move(claim)]
+    return render_template("public/projects/withdraw.html", claim=claim, project=claim.project, form=form,
+                           transition=transition, error=error, ClaimStatus=ClaimStatus,
+                           ProjectStatus=ProjectStatus)
+
+
 @unit_required
 def withdraw_claim(claim_id):
+    """GET: the confirmation page. POST: withdraw — a pending claim straight away, a
+    confirmed one only with a reason (else the confirmation page again, 400)."""
     claim = _own_claim_or_404(claim_id)
-    if not PostForm().validate_on_submit():
-        fail(400, "表单已过期或缺少安全令牌，请刷新页面后重试。")
+    form = WithdrawForm()
+    if request.method == "GET":
+        return _render_withdraw(claim, form)
+    if not form.validate_on_submit():
+        if getattr(form, "csrf_token", None) is not None and form.csrf_token.errors:
+            fail(400, "表单已过期或缺少安全令牌，请刷新页面后重试。")
+        return _render_withdraw(claim, form), 400
     try:
-        claim = claims.withdraw_claim(claim.id, current_user.unit, user=current_user)
+        claim = claims.withdraw_claim(claim.id, current_user.unit, user=current_user, reason=form.reason.data)
     except ServiceError as exc:
         if exc.status == 404:
             fail(404, exc.message)
+        if exc.field == "reason":
+            form.reason.errors = list(form.reason.errors) + [exc.message]
+            return _render_withdraw(_own_claim_or_404(claim_id), form), exc.status
         return _render_my_claims(error=exc.message), exc.status
-    flash(f"已撤回对“{claim.project.title}”的认领，名额已释放。", "success")
+    if claim.needs_ack:
+        flash(f"已撤回对“{claim.project.title}”的认领，名额已释放；工作人员已收到撤回提醒。", "success")
+    else:
+        flash(f"已撤回对“{claim.project.title}”的认领，名额已释放。", "success")
     return redirect(url_for("public.my_claims"), 303)
 
 

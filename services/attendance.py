@@ -47,6 +47,9 @@ def check_in(event_id, *, code=None, signup_id=None, user=None):
     event = get_event(event_id)
     if event.is_cancelled:
         raise Conflict("该活动已取消，不能签到")
+    refusal = signups.checkin_refusal(event)  # the sign-up machine's guard says the same
+    if refusal:
+        raise Conflict(refusal)
     if signup_id is not None:
         signup = get_or_404(Signup, signup_id, "本活动没有这条报名记录",
                             query=Signup.select().where(Signup.event == event.id))
@@ -86,7 +89,9 @@ def validate_hours(event, hours, reason):
     reason = (reason or "").strip()
     if len(reason) > 200:
         raise ServiceError("时长调整说明不能超过 200 字", field="reason")
-    if hours in (None, ""):
+    if hours is None or not str(hours).strip():
+        if reason:  # an adjustment was meant: never credit the default in its place
+            raise ServiceError("填写了调整原因，请同时填写实际时长（或清空原因按活动时长计入）", field="hours")
         return length, None
     hours = points.parse_hours(hours, label="服务时长", allow_zero=True)
     if hours > length and not reason:
@@ -118,7 +123,11 @@ def close_attendance(event_id, *, adjustments=None, user=None):
             raise ServiceError("只能调整本活动已签到且尚未计入的人员时长")
     plan = []
     for signup in pending:
-        hours, reason = validate_hours(event, *adjustments.get(signup.id, (None, None)))
+        try:
+            hours, reason = validate_hours(event, *adjustments.get(signup.id, (None, None)))
+        except ServiceError as exc:
+            exc.field = f"{exc.field or 'hours'}_{signup.id}"  # the form field of this person
+            raise
         plan.append((signup, hours, reason))
     credited = no_volunteer = 0
     with write_transaction():

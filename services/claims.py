@@ -5,17 +5,25 @@ same transaction as the claim by a conditional UPDATE (``… WHERE live_claims <
 and a CHECK constraint backs it, so concurrent claims can never overbook a project on
 SQLite or PostgreSQL. A partial unique index keeps one live claim per unit per project.
 
+Every status change is a move of ``CLAIMS`` (services/transitions.py); its ``after`` hook
+keeps the slot counter, the project's 待认领 ⇄ 已认领 and its progress in the same
+transaction, whichever path moved the claim (a unit, a clerk, a project being closed).
+
+A unit withdraws a pending claim with one tap; a confirmed claim only with a reason, and
+then it waits in the clerks' 撤回待知悉 queue (``needs_ack``) until one acknowledges it.
+
 Admin, public pages and the API all call these functions; none of them writes a
 claim's status or a project's ``live_claims`` any other way.
 """
 from peewee import IntegrityError
 
-from models import (Claim, ClaimStatus, MemberUnit, ProgressReport, Project, ProjectStatus,
-                    UnitStatus, db, now)
+from models import (Claim, ClaimStatus, MemberUnit, ProgressReport, Project, ProjectStatus, Role,
+                    UnitStatus, User, db, now)
 
-from . import audit
+from . import audit, notices, projects
 from .common import get_or_404, write_transaction
 from .errors import Conflict, Forbidden, NotFound, ServiceError
+from .transitions import Machine, Transition
 
 CLAIMABLE = (ProjectStatus.OPEN,)
 # what the public may see of a project: published and past the draft stage
@@ -24,17 +32,9 @@ PUBLIC_STATUSES = (ProjectStatus.OPEN, ProjectStatus.CLAIMED, ProjectStatus.IN_P
 PLAN_MAX = 2000
 NOTE_MAX = 2000
 REPORT_MAX = 5000
+ACK_QUEUE_PATH = "/admin/withdrawn_claim/"  # the clerks' 撤回待知悉 queue
 FULL = "名额已满"
 DUPLICATE = "贵单位已认领该项目，请勿重复认领"
-
-# claim state machine: (from, to) pairs allowed, and who may make the move
-CLAIM_MOVES = {
-    (ClaimStatus.PENDING, ClaimStatus.CONFIRMED): "review",
-    (ClaimStatus.PENDING, ClaimStatus.REJECTED): "review",
-    (ClaimStatus.PENDING, ClaimStatus.WITHDRAWN): "owner",
-    (ClaimStatus.CONFIRMED, ClaimStatus.WITHDRAWN): "owner",
-}
-
 
 def public_projects():
     """Projects anyone may see: published and no longer a draft."""
@@ -44,24 +44,6 @@ def public_projects():
 
 def get_public_project(project_id):
     return get_or_404(Project, project_id, "项目不存在或尚未发布", query=public_projects())
-
-
-def status_for_slots(status, live_claims, slots):
-    """待认领 ⇄ 已认领 follows the slots; later states are the clerks' to set."""
-    if status == ProjectStatus.OPEN and live_claims >= slots:
-        return ProjectStatus.CLAIMED
-    if status == ProjectStatus.CLAIMED and live_claims < slots:
-        return ProjectStatus.OPEN
-    return status
-
-
-def _sync_project_status(project_id):
-    Project.update(status=ProjectStatus.CLAIMED, updated_at=now()).where(
-        Project.id == project_id, Project.status == ProjectStatus.OPEN,
-        Project.live_claims >= Project.slots).execute()
-    Project.update(status=ProjectStatus.OPEN, updated_at=now()).where(
-        Project.id == project_id, Project.status == ProjectStatus.CLAIMED,
-        Project.live_claims < Project.slots).execute()
 
 
 def claim_refusal(project, unit):
@@ -127,7 +109,7 @@ def claim_project(project_id, unit, plan, *, user=None):
             if not taken:
                 raise Conflict(FULL)
             claim = Claim.create(project=project.id, unit=unit.id, plan=plan)
-            _sync_project_status(project.id)
+            projects.sync_status(project.id, user=user)
             audit.record("claim", claim, changes={"project": project.id, "unit": unit.id}, user=user)
     except IntegrityError as exc:
         # the partial unique index or the CHECK caught what slipped past the checks
@@ -136,28 +118,57 @@ def claim_project(project_id, unit, plan, *, user=None):
     return claim
 
 
-def _move(claim, to_status, *, note=None, user=None, reviewer=False):
-    if (claim.status, to_status) not in CLAIM_MOVES:
-        raise Conflict(f"认领当前为“{ClaimStatus.label(claim.status)}”，不能改为“{ClaimStatus.label(to_status)}”")
-    frees_slot = claim.status in ClaimStatus.LIVE and to_status not in ClaimStatus.LIVE
+def _project_running(claim):
+    status = claim.project.status  # joined by list pages; read afresh under the lock by move()
+    if status in projects.FROZEN:
+        return f"项目{ProjectStatus.label(status)}，认领不能再撤回"
+    return None
+
+
+def _after_move(moved):
+    """In the move's transaction: a claim leaving 待审核/已确认 frees its slot; the
+    project follows its slots; progress follows the confirmed claims."""
+    claim, source, target = moved.obj, moved.source, moved.transition.target
+    if source in ClaimStatus.LIVE and target not in ClaimStatus.LIVE:
+        Project.update(live_claims=Project.live_claims - 1, updated_at=now()).where(
+            Project.id == claim.project_id).execute()
+    projects.sync_status(claim.project_id, user=moved.user)
+    if ClaimStatus.CONFIRMED in (source, target):
+        roll_up_progress(claim.project_id)
+
+
+def _tell_the_clerks(moved):
+    """A confirmed claim withdrawn: beside the 撤回待知悉 queue, a notice to every active
+    clerk and admin, written in the withdrawal's transaction."""
+    claim = moved.obj
+    staff = [pk for (pk,) in User.select(User.id).where(
+        User.role.in_((Role.ADMIN, Role.CLERK)), User.active == True).tuples()]  # noqa: E712
+    unit = MemberUnit.get_by_id(claim.unit_id).name
+    project = Project.get_by_id(claim.project_id).title
+    notices.notify("claim_withdrawn", title=f"{unit}撤回了已确认的认领", users=staff, subject=claim,
+                   body=f"{unit}撤回了对“{project}”的认领（已确认）。原因：{claim.withdraw_reason or '未说明'}",
+                   link=ACK_QUEUE_PATH)
+
+
+C = ClaimStatus
+CLAIMS = Machine(Claim, ClaimStatus, [
+    Transition("confirm", (C.PENDING,), C.CONFIRMED, "确认认领", "records.manage", stamp="reviewed_at",
+               audit=C.CONFIRMED),
+    Transition("reject", (C.PENDING,), C.REJECTED, "驳回认领", "records.manage", stamp="reviewed_at",
+               audit=C.REJECTED, ask="驳回原因"),
+    Transition("withdraw", (C.PENDING,), C.WITHDRAWN, "撤回认领", "claims.owner", stamp="withdrawn_at",
+               audit=C.WITHDRAWN),
+    Transition("withdraw_confirmed", (C.CONFIRMED,), C.WITHDRAWN, "撤回认领", "claims.owner",
+               stamp="withdrawn_at", audit=C.WITHDRAWN, ask="撤回原因", guard=_project_running,
+               after=_tell_the_clerks, confirm="该认领已经工作人员确认，项目可能已在实施。撤回后名额将释放，工作人员会收到提醒。"),
+], refusal="认领当前为“{state}”，不能改为“{target}”", after=_after_move)
+
+
+def _move(claim, name, *, user=None, values=None):
+    """One claim move, the project row locked first (the order every claim write keeps)."""
     with write_transaction():
-        changes = {"status": [claim.status, to_status]}
-        if note is not None:
-            changes["note"] = note
-        updated = (Claim.update(status=to_status, note=note if note is not None else Claim.note,
-                                reviewed_by=(user.id if reviewer and user else Claim.reviewed_by),
-                                reviewed_at=(now() if reviewer else Claim.reviewed_at),
-                                updated_at=now())
-                   .where(Claim.id == claim.id, Claim.status == claim.status).execute())
-        if not updated:
-            raise Conflict("该认领刚被他人处理，请刷新后重试")
-        if frees_slot:
-            Project.update(live_claims=Project.live_claims - 1, updated_at=now()).where(
-                Project.id == claim.project_id).execute()
-        _sync_project_status(claim.project_id)
-        if ClaimStatus.CONFIRMED in (claim.status, to_status):
-            roll_up_progress(claim.project_id)
-        audit.record(to_status, claim, changes=changes, user=user)
+        projects.lock(claim.project_id)
+        CLAIMS.move(claim, name, user=user, values=values)
     return Claim.get_by_id(claim.id)
 
 
@@ -176,23 +187,75 @@ def get_own_claim(claim_id, unit):
     return claim
 
 
-def withdraw_claim(claim_id, unit, *, user=None):
+def withdraw_move(claim):
+    """Which withdrawal a claim in this state takes: one tap, or with a reason."""
+    return "withdraw_confirmed" if claim.status == ClaimStatus.CONFIRMED else "withdraw"
+
+
+def withdraw_claim(claim_id, unit, *, user=None, reason=None):
+    """The unit withdraws its claim: a pending one with one tap (reason optional), a
+    confirmed one only with a reason, and then the clerks are asked to take note."""
     claim = get_own_claim(claim_id, unit)
-    return _move(claim, ClaimStatus.WITHDRAWN, user=user)
+    name = withdraw_move(claim)
+    CLAIMS.check(claim, name, user=user, guard=False)
+    reason = (reason or "").strip()
+    if name == "withdraw_confirmed" and not reason:
+        raise ServiceError("该认领已经确认，撤回时必须填写原因", field="reason")
+    if len(reason) > NOTE_MAX:
+        raise ServiceError(f"撤回原因不能超过 {NOTE_MAX} 字", field="reason")
+    values = {"withdraw_reason": reason or None}
+    if name == "withdraw_confirmed":
+        values["needs_ack"] = True
+    return _move(claim, name, user=user, values=values)
 
 
 def confirm_claim(claim_id, *, user, note=None):
     note = (note or "").strip()[:NOTE_MAX] or None
-    return _move(_get_claim(claim_id), ClaimStatus.CONFIRMED, note=note, user=user, reviewer=True)
+    claim = _get_claim(claim_id)
+    CLAIMS.check(claim, "confirm", user=user, guard=False)
+    values = {"reviewed_by": user.id if user else None}
+    if note is not None:
+        values["note"] = note
+    return _move(claim, "confirm", user=user, values=values)
 
 
 def reject_claim(claim_id, *, user, reason):
+    claim = _get_claim(claim_id)
+    CLAIMS.check(claim, "reject", user=user, guard=False)
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("驳回时必须填写原因", field="reason")
     if len(reason) > NOTE_MAX:
         raise ServiceError(f"驳回原因不能超过 {NOTE_MAX} 字", field="reason")
-    return _move(_get_claim(claim_id), ClaimStatus.REJECTED, note=reason, user=user, reviewer=True)
+    return _move(claim, "reject", user=user, values={"note": reason, "reviewed_by": user.id if user else None})
+
+
+def withdrawals_to_acknowledge():
+    """撤回待知悉: confirmed claims their units withdrew, not yet seen by a clerk."""
+    return Claim.select().where(Claim.needs_ack == True)  # noqa: E712
+
+
+def acknowledge_withdrawals(claim_ids, *, user):
+    """A clerk takes note of withdrawn confirmed claims; returns (done, failures)."""
+    done, failures = [], []
+    for claim_id in claim_ids:
+        try:
+            claim = _get_claim(claim_id)
+        except NotFound as exc:
+            failures.append((claim_id, exc.message))
+            continue
+        with write_transaction():
+            taken = (Claim.update(needs_ack=False, acknowledged_at=now(), acknowledged_by=user.id,
+                                  updated_at=now())
+                     .where(Claim.id == claim.id, Claim.needs_ack == True).execute())  # noqa: E712
+            if taken:
+                audit.record("acknowledge", claim, user=user,
+                             changes={"needs_ack": [True, False], "withdraw_reason": claim.withdraw_reason})
+        if taken:
+            done.append(claim.id)
+        else:
+            failures.append((claim.id, "该撤回无需知悉或已由他人知悉"))
+    return done, failures
 
 
 def review_claims(claim_ids, decision, *, user, note=None):
@@ -243,7 +306,7 @@ def record_progress(claim_id, text, percent, *, user, reported_on=None):
 def roll_up_progress(project_id):
     """The project's progress follows its units' reports: the mean of the latest percent
     of each confirmed claim (a claim with no report yet counts 0). With no confirmed
-    claim the clerk's figure stands."""
+    claim the last figure stands; a finished or closed project's figure is frozen."""
     confirmed = [pk for (pk,) in Claim.select(Claim.id).where(
         Claim.project == project_id, Claim.status == ClaimStatus.CONFIRMED).tuples()]
     if not confirmed:
@@ -252,12 +315,11 @@ def roll_up_progress(project_id):
                   .where(ProgressReport.claim.in_(confirmed))
                   .order_by(ProgressReport.reported_on, ProgressReport.id).tuples())
     progress = round(sum(latest.get(pk, 0) for pk in confirmed) / len(confirmed))
-    Project.update(progress=progress, updated_at=now()).where(Project.id == project_id).execute()
+    Project.update(progress=progress, updated_at=now()).where(
+        Project.id == project_id, Project.status.not_in(projects.FROZEN)).execute()
 
 
-def _add_report(claim, text, percent, *, user=None, reported_on=None):
-    if claim.status != ClaimStatus.CONFIRMED:
-        raise Conflict("只有已确认的认领可以汇报进展")
+def _clean_report(text, percent):
     text = (text or "").strip()
     if not text:
         raise ServiceError("请填写进展内容", field="text")
@@ -269,9 +331,43 @@ def _add_report(claim, text, percent, *, user=None, reported_on=None):
         raise ServiceError("完成进度必须是 0 到 100 的整数", field="percent")
     if not 0 <= percent <= 100:
         raise ServiceError("完成进度必须是 0 到 100 的整数", field="percent")
+    return text, percent
+
+
+def _refuse_frozen(project):
+    if project is not None and project.status in projects.FROZEN:
+        raise Conflict(f"项目{ProjectStatus.label(project.status)}，不能再汇报进展")
+
+
+def _add_report(claim, text, percent, *, user=None, reported_on=None):
+    if claim.status != ClaimStatus.CONFIRMED:
+        raise Conflict("只有已确认的认领可以汇报进展")
+    text, percent = _clean_report(text, percent)
     with write_transaction():
+        _refuse_frozen(projects.lock(claim.project_id))
+        # re-read under the project's lock: a withdrawal in between is seen
+        if Claim.select(Claim.status).where(Claim.id == claim.id).scalar() != ClaimStatus.CONFIRMED:
+            raise Conflict("只有已确认的认领可以汇报进展")
         report = ProgressReport.create(claim=claim.id, text=text, percent=percent,
                                        reported_on=reported_on or now().date())
         roll_up_progress(claim.project_id)
         audit.record("progress", report, changes={"claim": claim.id, "percent": percent}, user=user)
     return report
+
+
+def edit_report(report_id, text, percent, reported_on=None, *, user=None):
+    """A clerk corrects a progress report (text, percent, date; never its claim); the
+    project's progress is recomputed in the same transaction."""
+    report = get_or_404(ProgressReport, report_id, "进展记录不存在")
+    text, percent = _clean_report(text, percent)
+    claim = Claim.get_by_id(report.claim_id)
+    with write_transaction():
+        projects.lock(claim.project_id)
+        before = {"text": report.text, "percent": report.percent, "reported_on": report.reported_on}
+        after = {"text": text, "percent": percent, "reported_on": reported_on or report.reported_on}
+        ProgressReport.update(updated_at=now(), **after).where(ProgressReport.id == report.id).execute()
+        roll_up_progress(claim.project_id)
+        audit.record("update", report, user=user,
+                     changes={k: [audit._plain(before[k]), audit._plain(v)] for k, v in after.items()
+                              if audit._plain(before[k]) != audit._plain(v)})
+    return ProgressReport.get_by_id(report.id)

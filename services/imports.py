@@ -267,21 +267,26 @@ class ProjectRules(Rules):
     def prepare_create(self, values):
         from models import ProjectStatus
 
-        values.setdefault("status", ProjectStatus.OPEN if values.get("published") else ProjectStatus.DRAFT)
+        if values.get("published"):  # as the machine's 发布并开放认领 would leave it
+            values.setdefault("status", ProjectStatus.OPEN)
+            values.setdefault("opened_at", now())
+        else:
+            values.setdefault("status", ProjectStatus.DRAFT)
         return values
 
     def problems(self, record, values, changes):
-        from . import claims
-
         if record is None or "slots" not in changes:
             return []
         slots = changes["slots"][1]
         if slots < record.live_claims:
             return [("slots", f"已有 {record.live_claims} 个单位认领（含待审核），认领名额不能少于 {record.live_claims}")]
-        status = claims.status_for_slots(record.status, record.live_claims, slots)
-        if status != record.status:
-            changes["status"] = [record.status, status]
         return []
+
+    def after_update(self, record, changes, user):
+        from . import projects
+
+        if "slots" in changes:  # 待认领 ⇄ 已认领 follows the slots, through the project machine
+            projects.sync_status(record.id, user=user)
 
 
 class EventRules(Rules):

@@ -207,6 +207,19 @@ def _q(hours):
     return Decimal(hours).quantize(Decimal("0.01"))
 
 
+def format_hours(value):
+    """Hours as people read them, the ledger's two decimals: ``50.00``, ``1.50``, ``-0.50``.
+
+    Never ``Decimal.normalize()`` (it prints 50 as ``5E+1``) and never a bare ``str`` of a
+    computed Decimal (which may carry an exponent too): fixed-point, always. The one
+    formatter of pages, PDFs and the admin lists (the ``hours`` template filter).
+    """
+    if value is None or value == "":
+        return ""
+    amount = _q(Decimal(str(value)))
+    return f"{amount + 0:f}"  # + 0 turns -0.00 into 0.00
+
+
 def _day_range(start, end):
     start_at = dt.datetime.combine(start, dt.time.min) if start else None
     end_at = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min) if end else None

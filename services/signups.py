@@ -16,8 +16,10 @@ a counter column, so a clerk's edit can never leave a counter out of step. The p
 unique index on (event, phone) for live sign-ups backs the duplicate rule.
 """
 import contextlib
+import datetime as dt
 import re
 
+from flask import current_app, has_app_context
 from peewee import IntegrityError, fn
 
 from models import Event, EventStatus, Signup, SignupStatus, Volunteer, now
@@ -27,6 +29,7 @@ from . import audit
 from .common import write_transaction
 from .stats import on_postgres
 from .errors import Conflict, NotFound, ServiceError
+from .transitions import SYSTEM, Machine, Transition
 
 NAME_MAX = 30
 CODE_RE = re.compile(r"^[0-9A-F]{6,20}$")
@@ -34,13 +37,54 @@ CODE_RE = re.compile(r"^[0-9A-F]{6,20}$")
 # Statuses that hold one of the event's places.
 HOLDS_PLACE = (SignupStatus.REGISTERED, SignupStatus.CHECKED_IN)
 
-# The sign-up state machine: every status change goes through ``_move``.
-SIGNUP_MOVES = {
-    (SignupStatus.REGISTERED, SignupStatus.CANCELLED): "cancel",
-    (SignupStatus.WAITLISTED, SignupStatus.CANCELLED): "cancel",
-    (SignupStatus.WAITLISTED, SignupStatus.REGISTERED): "promote",
-    (SignupStatus.REGISTERED, SignupStatus.CHECKED_IN): "check_in",
-}
+CHECKIN_OPENS_BEFORE_MINUTES = 120  # defaults of the app settings of the same names
+CHECKIN_CLOSES_DAYS_AFTER = 0       # 0: until the end of the day the event ends
+
+
+def _setting(name, default):
+    value = current_app.config.get(name, default) if has_app_context() else default
+    return default if value is None else int(value)
+
+
+def checkin_window(event):
+    """(opens, closes): check-in is accepted from CHECKIN_OPENS_BEFORE_MINUTES before the
+    start until the end of the event's last day (+ CHECKIN_CLOSES_DAYS_AFTER days)."""
+    opens = event.starts_at - dt.timedelta(minutes=_setting("CHECKIN_OPENS_BEFORE_MINUTES",
+                                                            CHECKIN_OPENS_BEFORE_MINUTES))
+    last_day = event.ends_at - dt.timedelta(microseconds=1)  # ends at 00:00 → the day before
+    closes = dt.datetime.combine(last_day.date(), dt.time()) + dt.timedelta(
+        days=1 + _setting("CHECKIN_CLOSES_DAYS_AFTER", CHECKIN_CLOSES_DAYS_AFTER))
+    return opens, closes
+
+
+def checkin_refusal(event, at=None):
+    """Why nobody can check in at ``event`` now, or None."""
+    at = at or now()
+    if event.status == EventStatus.CANCELLED:
+        return "该活动已取消"
+    opens, closes = checkin_window(event)
+    if at < opens:
+        return f"签到尚未开始（{opens:%m-%d %H:%M} 起可以签到）"
+    if at >= closes:
+        return f"签到已截止（截至 {closes - dt.timedelta(minutes=1):%m-%d %H:%M}）"
+    return None
+
+
+def _checkin_guard(signup):
+    return checkin_refusal(Event.get_by_id(signup.event_id))
+
+
+# The sign-up state machine: every status change is a move of this table.
+R, W, X = SignupStatus.REGISTERED, SignupStatus.WAITLISTED, SignupStatus.CANCELLED
+SIGNUPS = Machine(Signup, SignupStatus, [
+    # a resident with phone + check-in code (trusted caller, no account), or a clerk
+    Transition("cancel", (R, W), X, "取消报名", "records.manage"),
+    Transition("promote", (W,), R, "候补递补", SYSTEM),
+    Transition("check_in", (R,), SignupStatus.CHECKED_IN, "签到", "records.manage",
+               stamp="checked_in_at", guard=_checkin_guard),
+])
+# (from, to) → the move's name, for callers that know the target state
+SIGNUP_MOVES = {(source, t.target): t.name for t in SIGNUPS for source in t.sources}
 
 
 @contextlib.contextmanager
@@ -153,21 +197,12 @@ def register(event_id, name, phone, *, user=None, staff=False):
     return signup
 
 
-def _move(signup, to_status, *, user=None, changes=None):
-    """Apply one allowed transition with a conditional UPDATE (caller holds the lock)."""
-    if (signup.status, to_status) not in SIGNUP_MOVES:
+def _move(signup, to_status, *, user=None, changes=None, system=False):
+    """Move ``signup`` to ``to_status`` through the table (caller holds the event lock)."""
+    name = SIGNUP_MOVES.get((signup.status, to_status))
+    if name is None:
         raise Conflict(f"报名当前为“{SignupStatus.label(signup.status)}”，不能改为“{SignupStatus.label(to_status)}”")
-    values = {"status": to_status, "updated_at": now()}
-    if to_status == SignupStatus.CHECKED_IN:
-        values["checked_in_at"] = now()
-    updated = (Signup.update(**values)
-               .where(Signup.id == signup.id, Signup.status == signup.status).execute())
-    if not updated:
-        raise Conflict("该报名刚被他人处理，请刷新后重试")
-    audit.record(SIGNUP_MOVES[(signup.status, to_status)], signup,
-                 changes={"status": [signup.status, to_status], **(changes or {})}, user=user)
-    signup.status = to_status
-    return signup
+    return SIGNUPS.move(signup, name, user=user, system=system, changes=changes)
 
 
 def mark_checked_in(signup, *, user=None, changes=None):
@@ -175,7 +210,7 @@ def mark_checked_in(signup, *, user=None, changes=None):
     return _move(signup, SignupStatus.CHECKED_IN, user=user, changes=changes)
 
 
-def _promote_one(event):
+def _promote_one(event, user=None):
     """Move the earliest 候补 to 已报名 if a place is free; returns it or None."""
     left = places_left(event, _taken(event.id))
     if left is not None and left <= 0:
@@ -184,7 +219,7 @@ def _promote_one(event):
              .order_by(Signup.created_at, Signup.id).first())
     if first is None:
         return None
-    return _move(first, SignupStatus.REGISTERED, changes={"promoted": True})
+    return _move(first, SignupStatus.REGISTERED, user=user, system=True, changes={"promoted": True})
 
 
 def cancel(signup_id, *, user=None):
@@ -199,7 +234,7 @@ def cancel(signup_id, *, user=None):
         signup = Signup.get_by_id(signup.id)  # re-read under the lock
         held_place = signup.status in HOLDS_PLACE
         _move(signup, SignupStatus.CANCELLED, user=user)
-        promoted = _promote_one(event) if held_place else None
+        promoted = _promote_one(event, user) if held_place else None
     return signup, promoted
 
 
@@ -211,7 +246,7 @@ def fill_free_places(event_id, *, user=None):
         if event is None or event.status == EventStatus.CANCELLED:
             return promoted
         while True:
-            signup = _promote_one(event)
+            signup = _promote_one(event, user)
             if signup is None:
                 break
             promoted.append(signup)

@@ -14,6 +14,8 @@ from xml.sax.saxutils import escape
 
 from models import EntryKind
 
+from .points import format_hours
+
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
@@ -47,8 +49,9 @@ def statement_pdf(data, *, community, printed_at):
         Spacer(1, 4 * mm),
     ]
     summary = Table([
-        [_p("志愿服务时长"), _p(f"{data['hours']} 小时"), _p("其中活动服务"), _p(f"{data['service_hours']} 小时"),
-         _p("荣誉时长"), _p(f"{data['honour_hours']} 小时")],
+        [_p("志愿服务时长"), _p(f"{format_hours(data['hours'])} 小时"), _p("其中活动服务"),
+         _p(f"{format_hours(data['service_hours'])} 小时"),
+         _p("荣誉时长"), _p(f"{format_hours(data['honour_hours'])} 小时")],
         [_p("期初积分"), _p(data["opening"]), _p("本期变动"), _p(f"{data['change']:+d}"),
          _p("期末积分"), _p(data["closing"])],
     ], colWidths=[26 * mm, 30 * mm] * 3)
@@ -59,7 +62,7 @@ def statement_pdf(data, *, community, printed_at):
     rows = [[_p(h) for h in ("日期", "类型", "内容", "记录单位", "时长(小时)", "积分")]]
     for e in data["entries"]:
         rows.append([_p(e.created_at.strftime("%Y-%m-%d")), _p(EntryKind.label(e.kind)), _p(e.description),
-                     _p(e.organiser.name if e.organiser_id else community), _p(e.hours), _p(f"{e.points:+d}")])
+                     _p(e.organiser.name if e.organiser_id else community), _p(format_hours(e.hours)), _p(f"{e.points:+d}")])
     if len(rows) == 1:
         rows.append([_p("该期间无记录"), "", "", "", "", ""])
     entries = Table(rows, colWidths=[22 * mm, 18 * mm, 62 * mm, 38 * mm, 18 * mm, 16 * mm], repeatRows=1)

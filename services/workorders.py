@@ -1,48 +1,52 @@
 """Work orders in the closed loop 接单—派单—办单—评单, with 二次办理 and 撤销.
 
-``MOVES`` is the one table of allowed transitions; every change of state goes through
-``move()``, which checks it, stamps the time, writes the audit row and refuses
-anything else with a Chinese message.
+``ORDERS`` is the one table of allowed transitions (services/transitions.py); every
+change of state goes through ``move()``, which validates what the move needs and hands
+it to the table: the check, the conditional UPDATE, the timestamp, the audit row and the
+Chinese refusal are the machine's. Admin buttons come from ``allowed_actions``.
 """
 import datetime as dt
-from collections import namedtuple
-
 from peewee import IntegrityError, fn
 
-from models import Grid, MemberUnit, OrderCategory, OrderStatus, Rating, Volunteer, WorkOrder, db, now
+from models import Grid, MemberUnit, OrderCategory, OrderStatus, Rating, Volunteer, WorkOrder, now
 from models.fields import PHONE_RE
 from models.workorders import Channel
 
 from . import audit
-from .common import clean_text, get_or_404
+from .common import clean_text, get_or_404, write_transaction
 from .errors import Conflict, NotFound, ServiceError
-
-Move = namedtuple("Move", "sources target label stamp")
+from .transitions import Machine, Transition
 
 OPEN = (OrderStatus.ACCEPTED, OrderStatus.DISPATCHED, OrderStatus.REDO)
 # 已办结 awaits the resident's rating but the work is done: it counts as closed.
 CLOSED = (OrderStatus.RESOLVED, OrderStatus.RATED, OrderStatus.REVOKED)
 
-# action → which states it may start from, where it goes, its Chinese label, the timestamp column
-MOVES = {
-    "dispatch": Move((OrderStatus.ACCEPTED, OrderStatus.REDO), OrderStatus.DISPATCHED, "派单", "dispatched_at"),
-    "resolve": Move((OrderStatus.DISPATCHED,), OrderStatus.RESOLVED, "办结", "resolved_at"),
-    "rate": Move((OrderStatus.RESOLVED,), OrderStatus.RATED, "评价", "rated_at"),
-    # only an unsatisfied rating reopens an order (checked in ``_guard``)
-    "redo": Move((OrderStatus.RATED,), OrderStatus.REDO, "二次办理", "reopened_at"),
-    "revoke": Move(OPEN, OrderStatus.REVOKED, "撤销", "revoked_at"),
-}
 
-
-def allowed_actions(order):
-    """The moves the list may offer for this order right now."""
-    return [name for name, m in MOVES.items() if order.status in m.sources and _guard(order, name) is None]
-
-
-def _guard(order, action):
-    if action == "redo" and order.rating != Rating.UNSATISFIED:
-        return "工单已关闭（已评价），不能二次办理：只有评价为“不满意”的工单才能启动二次办理"
+def _redo_guard(order):
+    # only an unsatisfied rating reopens an order
+    if order.rating != Rating.UNSATISFIED:
+        return "只有评价为“不满意”的工单才能启动二次办理"
     return None
+
+
+ORDERS = Machine(WorkOrder, OrderStatus, [
+    Transition("dispatch", (OrderStatus.ACCEPTED, OrderStatus.REDO), OrderStatus.DISPATCHED, "派单",
+               "records.manage", stamp="dispatched_at"),
+    Transition("resolve", (OrderStatus.DISPATCHED,), OrderStatus.RESOLVED, "办结", "records.manage",
+               stamp="resolved_at"),
+    Transition("rate", (OrderStatus.RESOLVED,), OrderStatus.RATED, "评价", "records.manage", stamp="rated_at"),
+    Transition("redo", (OrderStatus.RATED,), OrderStatus.REDO, "二次办理", "records.manage",
+               stamp="reopened_at", guard=_redo_guard),
+    Transition("revoke", OPEN, OrderStatus.REVOKED, "撤销", "records.manage", stamp="revoked_at",
+               ask="撤销原因"),
+], closed=(OrderStatus.RATED, OrderStatus.REVOKED))
+# action → its Transition (``.sources``, ``.target``, ``.label``, ``.stamp``)
+MOVES = ORDERS.transitions
+
+
+def allowed_actions(order, user=None):
+    """The moves the list may offer ``user`` for this order right now."""
+    return [t.name for t in ORDERS.allowed(order, user)]
 
 
 def _get(order_id):
@@ -88,7 +92,7 @@ def create_order(*, user=None, **fields):
     clean = validate_fields(**fields)
     for _attempt in range(3):
         try:
-            with db.atomic():
+            with write_transaction():
                 order = WorkOrder.create(number=next_number(), status=OrderStatus.ACCEPTED,
                                          accepted_at=now(), **clean)
                 audit.record("create", order, user=user, changes={**clean, "status": OrderStatus.ACCEPTED})
@@ -100,49 +104,29 @@ def create_order(*, user=None, **fields):
 
 def move(order_id, action, *, user=None, unit=None, volunteer=None, worker=None, result=None,
          rating=None, note=None, reason=None):
-    """Make one move of ``MOVES`` or refuse it; returns the updated order."""
+    """Make one move of ``ORDERS`` or refuse it; returns the updated order."""
     order = _get(order_id)
-    spec = MOVES.get(action)
-    if spec is None:
-        raise ServiceError("不支持的工单操作")
-    if order.status not in spec.sources:
-        if order.status in (OrderStatus.RATED, OrderStatus.REVOKED):
-            raise Conflict(f"工单已关闭（{OrderStatus.label(order.status)}），不能{spec.label}")
-        raise Conflict(f"工单当前为“{OrderStatus.label(order.status)}”，不能{spec.label}")
-    refusal = _guard(order, action)
-    if refusal:
-        raise Conflict(refusal)
-    stamp = now()
-    changes = {"status": spec.target, spec.stamp: stamp}
+    ORDERS.check(order, action, user=user)  # the state refusal comes before any input error
+    values = {}
     if action == "dispatch":
-        assignees = {"assignee_unit": _fk(MemberUnit, unit, "承办单位"),
-                     "assignee_volunteer": _fk(Volunteer, volunteer, "志愿者"),
-                     "assignee_worker": clean_text(worker, "承办网格员", required=False, max_length=30)}
-        if sum(1 for v in assignees.values() if v) != 1:
+        values = {"assignee_unit": _fk(MemberUnit, unit, "承办单位"),
+                  "assignee_volunteer": _fk(Volunteer, volunteer, "志愿者"),
+                  "assignee_worker": clean_text(worker, "承办网格员", required=False, max_length=30)}
+        if sum(1 for v in values.values() if v) != 1:
             raise ServiceError("派单时请选择一个承办方：成员单位、网格员或志愿者（只选一个）")
-        changes.update(assignees)
     elif action == "resolve":
-        changes["result"] = clean_text(result, "办理结果")
+        values["result"] = clean_text(result, "办理结果")
     elif action == "rate":
         if rating not in Rating.codes():
             raise ServiceError("请选择评价：满意或不满意")
-        changes["rating"] = rating
-        changes["rating_note"] = clean_text(note, "评价意见", required=False)
+        values["rating"] = rating
+        values["rating_note"] = clean_text(note, "评价意见", required=False)
     elif action == "redo":
-        changes["redo_count"] = WorkOrder.redo_count + 1
-        changes["rating_note"] = clean_text(note, "二次办理说明", required=False) or order.rating_note
+        values["redo_count"] = WorkOrder.redo_count + 1
+        values["rating_note"] = clean_text(note, "二次办理说明", required=False) or order.rating_note
     elif action == "revoke":
-        changes["revoke_reason"] = clean_text(reason, "撤销原因")
-    with db.atomic():
-        updated = (WorkOrder.update(updated_at=stamp, **changes)
-                   .where(WorkOrder.id == order.id, WorkOrder.status == order.status).execute())
-        if not updated:
-            raise Conflict("该工单刚被他人处理，请刷新后重试")
-        logged = {k: v for k, v in changes.items() if k != "redo_count"}
-        logged["status"] = [order.status, spec.target]
-        if action == "redo":
-            logged["redo_count"] = order.redo_count + 1
-        audit.record(action, order, user=user, changes=logged)
+        values["revoke_reason"] = clean_text(reason, "撤销原因")
+    ORDERS.move(order, action, user=user, values=values)
     return WorkOrder.get_by_id(order.id)
 
 

@@ -9,6 +9,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from models import clock
+
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
@@ -25,13 +27,15 @@ def live_server(database_url, workers=4, threads=1, log_dir=None, extra_env=None
     port = free_port()
     env = dict(os.environ)
     env.update({"DATABASE_URL": database_url, "SECRET_KEY": "live-test-" + os.urandom(8).hex()})
+    if clock.pinned:  # the server's clock starts where the test's stands
+        env["ALLIANCE_CLOCK"] = clock.now().isoformat()
     env.update(extra_env or {})
     log_path = Path(log_dir or ROOT / "test-artifacts") / f"gunicorn-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")
     proc = subprocess.Popen(
         [str(GUNICORN), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--timeout", "60", "app:create_app()"],
+         "--threads", str(threads), "--timeout", "60", "--preload", "app:create_app()"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

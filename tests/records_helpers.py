@@ -9,8 +9,10 @@ from . import factories
 
 
 def past_event(**kw):
-    """An event that started two hours ago and lasted two hours."""
-    start = now().replace(second=0) - dt.timedelta(hours=3)
+    """An event under way: started an hour ago, two hours long. Check-in is open and
+    attendance may be closed at any pinned time (an event that ended before midnight is
+    past its check-in window once the day is over)."""
+    start = now().replace(second=0) - dt.timedelta(hours=1)
     kw.setdefault("ends_at", start + dt.timedelta(hours=2))
     return factories.make_event(starts_at=start, **kw)
 

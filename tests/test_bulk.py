@@ -142,3 +142,34 @@ def test_who_gets_bulk_edit(client, auth):
                                                        "value:status": "left", "step": "confirm"}).status_code == 403
     assert Volunteer.get_by_id(volunteer.id).status == "active"
 
+
+
+def test_a_state_machine_gives_its_moves_to_bulk_edit(client, auth):
+    """Projects and events: every move a clerk makes by hand, in bulk, through the machine."""
+    import datetime as dt
+
+    from models import EventStatus, ProjectStatus, now
+
+    drafts = [f.make_project(status=ProjectStatus.DRAFT, published=False, deadline=now().date() + dt.timedelta(days=30))
+              for _ in range(2)]
+    running = f.make_project(status=ProjectStatus.OPEN)
+    auth.as_role(Role.CLERK)
+    page = client.get(f"/admin/project/bulk/?ids={_ids(drafts + [running])}").get_data(as_text=True)
+    assert 'value="move:publish"' in page and 'value="move:close"' in page
+    text = " ".join(visible_text(client.post("/admin/project/bulk/", data={
+        "ids": _ids(drafts + [running]), "what": "move:publish", "step": "preview"}).get_data(as_text=True)).split())
+    assert "将把 2 条治理项目的“发布并开放认领”执行" in text and "另有 1 条当前状态不能发布并开放认领" in text
+    client.post("/admin/project/bulk/", data={"ids": _ids(drafts + [running]), "what": "move:publish", "step": "confirm"})
+    published = [Project.get_by_id(p.id) for p in drafts]
+    assert {(p.status, p.published) for p in published} == {(ProjectStatus.OPEN, True)}
+    assert all(p.opened_at for p in published)
+    assert AuditLog.select().where(AuditLog.action == "publish").count() == 2
+
+    response = client.post("/admin/project/bulk/", data={"ids": _ids(drafts), "what": "move:close", "step": "confirm"})
+    assert response.status_code == 400 and "请填写关闭原因" in " ".join(flashes(response.get_data(as_text=True)))
+
+    events = [f.make_event() for _ in range(2)]
+    signup = f.make_signup(event=events[0])
+    client.post("/admin/event/bulk/", data={"ids": _ids(events), "what": "move:cancel", "step": "confirm"})
+    assert {Event.get_by_id(e.id).status for e in events} == {EventStatus.CANCELLED}
+    assert Signup.get_by_id(signup.id).status == SignupStatus.CANCELLED, "the machine's after hook ran"

@@ -522,5 +522,5 @@ def test_project_progress_follows_the_units_reports(client, auth):
     report = ProgressReport.select().order_by(ProgressReport.id.desc()).first()
     client.post("/admin/progress_report/delete/", data={"id": str(report.id)})
     assert ProgressReport.select().count() == 4
-    claims.withdraw_claim(a.id, a.unit)
+    claims.withdraw_claim(a.id, a.unit, reason="人员调整，无法继续实施")  # confirmed: a reason is required
     assert fresh(project).progress == 80
