@@ -12,6 +12,7 @@ from flask import Flask, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from auth import web_security
 from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
 from services.points import format_hours
@@ -29,6 +30,7 @@ def create_app(config=None):
     csrf.init_app(app)
     register_errors(app)
     app.after_request(security_headers)
+    web_security.init_app(app)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
     app.jinja_env.filters["hours"] = format_hours
 
@@ -84,7 +86,9 @@ def load_config(app, override):
         IMPORT_MAX_BYTES=10 * 1024 * 1024,  # one uploaded spreadsheet
         IMPORT_MAX_ROWS=100_000,  # physical rows read, blank ones included
         IMPORT_INLINE_BYTES=256 * 1024,  # bigger files are checked and imported in a background thread
+        **web_security.defaults(),
     )
+    app.config.update(web_security.from_environ(os.environ))
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
@@ -96,6 +100,7 @@ def load_config(app, override):
         app.config["CORS_ORIGINS"] = [o.strip() for o in os.environ["CORS_ORIGINS"].split(",") if o.strip()]
     if override:
         app.config.update(override)
+    web_security.finish_config(app.config)
     if os.environ.get("ALLIANCE_CLOCK"):
         # Tests only: a live test server starts its clock at the suite's pinned instant.
         from models.base import clock, parse_instant
@@ -233,3 +238,21 @@ def register_cli(app):
         except AccountError as exc:
             raise click.ClickException(str(exc))
         click.echo(f"已创建账号 {user.username}（{Role.label(user.role)}）")
+
+    @app.cli.command("set-password", help="重置账号密码；该账号的所有登录会话（含“记住我”）随即结束。")
+    @click.argument("username")
+    @click.option("--password", default=None, help="新密码；省略时交互输入")
+    def set_password_command(username, password):
+        from models import User
+        from services.accounts import AccountError, reset_password
+
+        user = User.get_or_none(User.username == username)
+        if user is None:
+            raise click.ClickException(f"找不到账号：{username}")
+        if password is None:
+            password = click.prompt("新密码", hide_input=True, confirmation_prompt="再次输入新密码")
+        try:
+            ended = reset_password(user, password, how="重置密码（命令行）")
+        except AccountError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"已重置 {user.username} 的密码，结束 {ended} 个登录会话。")

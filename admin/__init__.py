@@ -1,8 +1,12 @@
 """The generated Chinese admin at /admin, one secure view per entity."""
 from pathlib import Path
 
+import flask_admin
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+
+from auth.web_security import csp_nonce
 
 from models.sheets import check_sheets
 
@@ -30,7 +34,9 @@ def init_app(app):
         index_view=SecureIndexView(name="首页", url="/admin"),
         theme=Bootstrap4Theme(base_template="admin/alliance_base.html", swatch="default", fluid=True),
         translations_path=str(TRANSLATIONS),
+        csp_nonce_generator=csp_nonce,
     )
+    stock_templates(app, admin.theme.folder)
     check_sheets()  # a bad Meta.sheet fails here, not on a clerk's export
     for model, view_class, category in REGISTRY:
         admin.add_view(view_class(model, category=category))
@@ -40,3 +46,12 @@ def init_app(app):
     admin.add_view(PointsBankView(name="积分银行", endpoint="points_bank", url="points-bank", category="志愿服务"))
     app.extensions["alliance_admin"] = admin
     return admin
+
+
+def stock_templates(app, folder):
+    """Flask-Admin's own templates, also reachable as ``flask_admin_stock/…``: our override
+    of a macro file (templates/admin/…) replaces only the macros it must and imports the
+    rest from the original."""
+    stock = Path(flask_admin.__file__).resolve().parent / "templates" / folder
+    app.jinja_loader = ChoiceLoader([app.jinja_loader,
+                                     PrefixLoader({"flask_admin_stock": FileSystemLoader(str(stock))})])

@@ -3,13 +3,14 @@ from flask import flash
 from wtforms import PasswordField
 from wtforms.validators import Length, Optional
 
-from models import (ApiToken, AuditLog, Claim, ClaimStatus, Event, Grid, ImportJob, MemberUnit, PointsEntry,
-                    ProgressReport, Project, ProjectCategory, Role, Signup, SignupStatus, User, Volunteer,
-                    VolunteerTeam, WorkOrder)
+from models import (ApiToken, AuditLog, Claim, ClaimStatus, Event, Grid, ImportJob, LoginAttempt, LoginSession,
+                    MemberUnit, PointsEntry, ProgressReport, Project, ProjectCategory, Role, Signup, SignupStatus, User,
+                    Volunteer, VolunteerTeam, WorkOrder)
 from services import claims, signups, workorders
 
 from models.exposure import admin_filters
 
+from .accounts import AccountRulesMixin, LoginAttemptAdminMixin, LoginSessionAdminMixin
 from .audit import AuditLogMixin
 from .base import SecureModelView
 from .bulk import BulkMove, Param
@@ -149,8 +150,9 @@ class WorkOrderView(WorkOrderMovesMixin, SecureModelView):
     }
 
 
-class UserView(SecureModelView):
-    """Accounts: admins only. The password is set through a form field, stored hashed."""
+class UserView(AccountRulesMixin, SecureModelView):
+    """Accounts: admins only. The password is set through a form field, stored hashed; what
+    an edit does to sessions and the audit log is in admin/accounts.py."""
 
     permission = "accounts.manage"
     column_list = ("username", "display_name", "role", "unit", "active", "last_login_at", "created_at")
@@ -171,6 +173,7 @@ class UserView(SecureModelView):
         return ok
 
     def on_model_change(self, form, model, is_created):
+        model._password_changed = bool(form.password.data)
         if form.password.data:
             model.set_password(form.password.data)
         if model.role != Role.UNIT:
@@ -191,6 +194,14 @@ class ApiTokenView(ApiTokenIssueMixin, SecureModelView):
     permission = "accounts.manage"
     column_list = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     column_filters = ("user", "revoked_at")
+
+
+class LoginSessionView(LoginSessionAdminMixin, SecureModelView):
+    pass
+
+
+class LoginAttemptView(LoginAttemptAdminMixin, SecureModelView):
+    pass
 
 
 class AuditLogView(AuditLogMixin, SecureModelView):
@@ -236,6 +247,8 @@ REGISTRY = [
     (WorkOrder, WorkOrderView, "工单"),
     (User, UserView, "系统"),
     (ApiToken, ApiTokenView, "系统"),
+    (LoginSession, LoginSessionView, "系统"),
+    (LoginAttempt, LoginAttemptView, "系统"),
     (AuditLog, AuditLogView, "系统"),
     (ImportJob, ImportJobView, "系统"),
 ]

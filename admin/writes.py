@@ -54,12 +54,16 @@ class WritesMixin:
                     changed.append(model._meta.fields["updated_at"])
                 model.save(only=changed)
                 self.after_save_in_transaction(form, model, False)
-                audit.record("update", model, changes=_changes(before, self._snapshot(model)))
+                self.record_update(model, _changes(before, self._snapshot(model)))
         except IntegrityError as exc:
             self._integrity_message(exc)
             return False
         self.after_model_change(form, model, False)
         return True
+
+    def record_update(self, model, changes):
+        """The audit row of an edit, inside its transaction; a view may say more."""
+        audit.record("update", model, changes=changes)
 
     def _integrity_message(self, exc):
         text = str(exc).lower()

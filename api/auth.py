@@ -32,7 +32,7 @@ def _token_failures_exceeded():
     since = now() - dt.timedelta(minutes=cfg.get("API_AUTH_WINDOW_MINUTES", 15))
     failures = (LoginAttempt.select()
                 .where(LoginAttempt.username == TOKEN_FAILURE_MARK, LoginAttempt.ip == _ip(),
-                       LoginAttempt.created_at >= since)
+                       LoginAttempt.created_at >= since, LoginAttempt.cleared_at.is_null())
                 .count())
     return failures >= cfg.get("API_AUTH_MAX_FAILURES", 20)
 

@@ -15,11 +15,12 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
                     IntegerField, TextField, fn)
 
 from models.base import display_field
+from services import links
 
 from . import auth
 from .errors import fail
@@ -275,7 +276,7 @@ def list_page(exposure, user=None):
     def link(to_page):
         args = request.args.to_dict()
         args.update(page=to_page, per_page=per_page)
-        return url_for(request.endpoint, _external=True, **args)
+        return links.external_url(request.endpoint, **args)
 
     return {
         "items": [serialize(exposure, row) for row in rows],

@@ -1,7 +1,8 @@
-"""One Chinese login page for every role, with throttling and safe ``next`` redirects."""
+"""One Chinese login page for every role, with throttling, safe ``next`` redirects and
+sessions that end on the server (services/sessions.py)."""
 from flask_login import LoginManager
 
-from models import User
+from services import accounts, sessions
 
 from .views import bp
 
@@ -9,16 +10,16 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录。"
 login_manager.login_message_category = "warning"
+# the cookies carry the login session's token, never the account id (User.get_session_id)
+login_manager.id_attribute = "get_session_id"
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    try:
-        return User.get_or_none(User.id == int(user_id), User.active == True)  # noqa: E712
-    except (TypeError, ValueError):
-        return None
+def load_user(token):
+    return sessions.user_for(token)
 
 
 def init_app(app):
+    accounts.prepare()
     login_manager.init_app(app)
     app.register_blueprint(bp)

@@ -1,14 +1,14 @@
-import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from models import LoginAttempt, Role, User, db, now
-from services import audit
+from models import Role, User, now
+from services import accounts, audit, lockout, sessions
+from services.common import write_transaction
 
 bp = Blueprint("auth", __name__)
 
@@ -17,6 +17,16 @@ class LoginForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=50, message="用户名过长")])
     password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=200, message="密码过长")])
     remember = BooleanField("记住我")
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码"), Length(max=200, message="密码过长")])
+    new = PasswordField("新密码", validators=[
+        DataRequired("请输入新密码"),
+        Length(min=accounts.MIN_PASSWORD, max=accounts.MAX_PASSWORD,
+               message=f"密码长度需为 {accounts.MIN_PASSWORD} 到 {accounts.MAX_PASSWORD} 位")])
+    confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码"),
+                                                   EqualTo("new", message="两次输入的新密码不一致")])
 
 
 def safe_next(target):
@@ -35,16 +45,20 @@ def landing_for(user):
     return url_for("admin.index") if user.role in (Role.ADMIN, Role.CLERK) else url_for("auth.account")
 
 
-def too_many_failures(username, ip):
-    cfg = current_app.config
-    since = now() - dt.timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"])
-    recent = LoginAttempt.select().where(
-        LoginAttempt.created_at >= since,
-        (LoginAttempt.username == username) | (LoginAttempt.ip == ip),
-    )
-    by_user = recent.where(LoginAttempt.username == username).count()
-    by_ip = recent.where(LoginAttempt.ip == ip).count()
-    return by_user >= cfg["LOGIN_MAX_FAILURES"] or by_ip >= cfg["LOGIN_MAX_FAILURES"] * 4
+def _client_ip():
+    return (request.remote_addr or "?")[:64]
+
+
+def _renew_session(keep_visitor_state):
+    """A login or a logout starts a new session: the CSRF token is renewed (Flask-WTF makes
+    a new one for the next form) and flask-login's keys go. At login a visitor's own state
+    (the sign-ups remembered on this browser) stays; a logout leaves nothing behind."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    kept = {k: v for k, v in session.items()
+            if keep_visitor_state and k != field and not k.startswith("_")}
+    session.clear()
+    session.update(kept)
+    g.pop(field, None)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -56,19 +70,23 @@ def login():
     status = 200
     if form.validate_on_submit():
         username = form.username.data.strip()
-        ip = request.remote_addr or "?"
-        if too_many_failures(username, ip):
-            flash(f"登录失败次数过多，请 {current_app.config['LOGIN_WINDOW_MINUTES']} 分钟后再试。", "error")
+        ip = _client_ip()
+        refusal = lockout.refusal(username, ip)
+        if refusal:
+            flash(refusal, "error")
             return render_template("auth/login.html", form=form, next=next_url), 429
-        user = User.get_or_none(User.username == username)
-        if user and user.active and user.check_password(form.password.data):
-            with db.atomic():
-                LoginAttempt.delete().where(LoginAttempt.username == username).execute()
+        user = accounts.authenticate(username, form.password.data)
+        if user is not None:
+            remember = bool(form.remember.data)
+            _renew_session(keep_visitor_state=True)
+            with write_transaction():
+                lockout.clear_pair(username, ip)
                 User.update(last_login_at=now()).where(User.id == user.id).execute()
+                sessions.start(user, remember=remember)
                 audit.record("login", user, user=user)
-            login_user(user, remember=form.remember.data)
+            login_user(user, remember=remember)
             return redirect(next_url or landing_for(user))
-        LoginAttempt.create(username=username[:50], ip=ip[:64])
+        lockout.record_failure(username, ip)
         flash("用户名或密码错误。", "error")
         status = 401
     elif request.method == "POST":
@@ -78,6 +96,11 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        with write_transaction():
+            if sessions.end(current_user.session_token):
+                audit.record("logout", current_user._get_current_object())
+    _renew_session(keep_visitor_state=False)
     logout_user()
     flash("已退出登录。", "success")
     return redirect(url_for("auth.login"))
@@ -92,3 +115,26 @@ def account():
     if current_user.role in (Role.ADMIN, Role.CLERK):
         return redirect(url_for("admin.index"))
     return render_template("auth/account.html")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Every account changes its own password here; its other sessions end."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            ended = accounts.change_own_password(user, form.current.data, form.new.data,
+                                                 keep_token=user.session_token)
+        except accounts.AccountError as exc:
+            field = form[exc.field] if exc.field in ("current", "new") else form.new
+            field.errors = list(field.errors) + [str(exc)]
+            status = 400
+        else:
+            flash("密码已修改。" + (f"其他 {ended} 处登录已退出。" if ended else ""), "success")
+            return redirect(landing_for(user))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/password.html", form=form), status

@@ -2,7 +2,7 @@
 
     from models import MemberUnit, Project, Claim
 """
-from .accounts import ApiToken, AuditLog, LoginAttempt, Role, User
+from .accounts import ApiToken, AuditLog, LoginAttempt, LoginSession, Role, SessionEnd, User
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
 from .base import SHANGHAI, BaseModel, Choices, clock, db, now
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
@@ -16,7 +16,7 @@ from .workorders import Channel, OrderCategory, OrderStatus, Rating, WorkOrder
 
 # In dependency order: creating tables walks it forwards, dropping backwards.
 ALL_MODELS = [
-    Grid, MemberUnit, User, LoginAttempt, ApiToken, AuditLog,
+    Grid, MemberUnit, User, LoginAttempt, ApiToken, AuditLog, LoginSession,
     Project, Claim, ProgressReport,
     VolunteerTeam, Volunteer, Event, Signup, PointsEntry, WorkOrder,
     Photo, Notice,
@@ -26,6 +26,6 @@ ALL_MODELS = [
 __all__ = [m.__name__ for m in ALL_MODELS] + [
     "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "BaseModel", "Channel", "Choices", "ClaimStatus",
     "EntryKind", "EventCategory", "EventStatus", "ImportStatus", "Line", "OrderCategory", "OrderStatus",
-    "ProjectStatus", "Rating", "Role", "SignupStatus", "UnitKind", "UnitStatus",
+    "ProjectStatus", "Rating", "Role", "SessionEnd", "SignupStatus", "UnitKind", "UnitStatus",
     "VolunteerStatus", "clock", "db", "now",
 ]

@@ -1,4 +1,4 @@
-"""Accounts, login throttling, API tokens and the audit log."""
+"""Accounts, their login sessions, login throttling, API tokens and the audit log."""
 from flask_login import UserMixin
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -36,6 +36,14 @@ class User(UserMixin, TimestampedModel):
     def is_active(self):
         return bool(self.active)
 
+    # The token of the login session this object was loaded for (services.sessions); it is
+    # what the session and remember cookies carry instead of the account id, so that ending
+    # the LoginSession row ends both cookies (flask-login's alternative-id pattern).
+    session_token = None
+
+    def get_session_id(self):
+        return self.session_token
+
     def set_password(self, password):
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
@@ -58,12 +66,44 @@ class User(UserMixin, TimestampedModel):
         return errors
 
 
+class SessionEnd(Choices):
+    LOGOUT = ("logout", "退出登录")
+    PASSWORD = ("password", "密码已修改")
+    DEACTIVATED = ("deactivated", "账号已停用")
+    ADMIN = ("admin", "管理员结束")
+
+
+class LoginSession(BaseModel):
+    """One login. The session cookie and the remember cookie carry its token (only the
+    SHA-256 digest is stored); the row ending ends both cookies on every app server."""
+
+    user = ForeignKeyField(User, on_delete="RESTRICT", backref="login_sessions", verbose_name="账号")
+    digest = CharField(max_length=64, unique=True, verbose_name="会话摘要")
+    remember = BooleanField(default=False, verbose_name="记住我")
+    ip = CharField(max_length=64, null=True, verbose_name="IP 地址")
+    user_agent = CharField(max_length=200, null=True, verbose_name="浏览器")
+    created_at = DateTimeField(default=now, index=True, verbose_name="登录时间")
+    last_seen_at = DateTimeField(default=now, verbose_name="最近活动")
+    expires_at = DateTimeField(verbose_name="到期时间")
+    ended_at = DateTimeField(null=True, verbose_name="结束时间")
+    end_reason = CharField(max_length=20, null=True, choices=SessionEnd.choices, verbose_name="结束原因")
+
+    class Meta:
+        verbose_name = "登录会话"
+
+    def __str__(self):
+        return f"登录会话 #{self.id}"
+
+
 class LoginAttempt(BaseModel):
-    """One failed login; recent rows throttle further attempts (shared by all workers)."""
+    """One failed login; recent rows throttle further attempts (shared by all workers).
+    An admin's unlock (or a correct password from the same address) marks rows cleared;
+    rows are kept as the record of what happened."""
 
     username = CharField(max_length=50, index=True, verbose_name="用户名")
     ip = CharField(max_length=64, index=True, verbose_name="IP 地址")
     created_at = DateTimeField(default=now, index=True, verbose_name="时间")
+    cleared_at = DateTimeField(null=True, verbose_name="解除时间")
 
     class Meta:
         verbose_name = "登录失败记录"

@@ -10,14 +10,15 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Response, abort, url_for
+from flask import Response, abort
 
 from models import Signup, SignupStatus
+from services import links
 from services.attendance import CODE_MAX, normalise_code
 
 
 def checkin_url(signup):
-    return url_for("checkin.event", event_id=signup.event_id, code=signup.code, _external=True)
+    return links.external_url("checkin.event", event_id=signup.event_id, code=signup.code)
 
 
 def signup_qr_svg(code):

@@ -14,7 +14,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from models import Event, EventCategory, EventStatus, MemberUnit, Signup, SignupStatus, now
-from services import ical, signups
+from services import ical, links, signups
 from services.errors import ServiceError
 
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -309,11 +309,8 @@ def event_ics(event_id):
 
 def subscribe_urls():
     """webcal:// links for phone calendars (whole calendar and per category)."""
-    def webcal(url):
-        return "webcal://" + url.split("://", 1)[1]
-
-    whole = webcal(url_for("public.calendar_ics", _external=True))
-    per_category = [(code, label, webcal(url_for("public.category_ics", category=code, _external=True)))
+    whole = links.webcal_url("public.calendar_ics")
+    per_category = [(code, label, links.webcal_url("public.category_ics", category=code))
                     for code, label in EventCategory.choices]
     return whole, per_category
 

@@ -48,16 +48,23 @@ def diff(obj, before):
 
 # --- reading the log: Chinese labels, one place ---------------------------------------------
 
+# How the log names an action (list, details history, export); one not listed shows its code.
 ACTION_LABELS = {
     "create": "新建", "update": "修改", "delete": "删除",
     "import": "导入表格", "import_create": "导入新建", "import_update": "导入修改", "bulk_update": "批量修改",
     "cancel": "取消", "claim": "认领", "confirmed": "确认认领", "rejected": "驳回认领", "withdrawn": "撤回认领",
-    "pending": "恢复待审核", "progress": "汇报进展",
+    "confirm": "确认认领", "reject": "驳回认领", "withdraw": "撤回认领", "withdraw_confirmed": "撤回已确认的认领",
+    "acknowledge": "知悉撤回", "pending": "恢复待审核", "progress": "汇报进展",
+    "publish": "发布并开放认领", "start": "开始实施", "reopen": "重新开放认领", "complete": "标记完成",
+    "to_draft": "退回草稿", "close": "关闭项目", "fill": "名额已满", "unfill": "名额空出", "reinstate": "恢复活动",
     "signup": "报名", "promote": "候补递补", "check_in": "签到", "close_attendance": "结束考勤",
     "earned": "服务获得积分", "exchanged": "积分兑换", "expired": "积分过期", "corrected": "积分更正",
     "honour": "补录荣誉时长",
     "dispatch": "派单", "resolve": "办结", "rate": "评价", "redo": "二次办理", "revoke": "撤销",
-    "issue_token": "签发令牌", "revoke_token": "吊销令牌", "login": "登录", "seed_demo": "写入演示数据",
+    "login": "登录", "logout": "退出登录", "password": "修改密码", "role": "修改角色",
+    "activate": "启用账号", "deactivate": "停用账号", "end_sessions": "结束登录会话",
+    "unlock_login": "解除登录锁定", "issue_token": "签发 API 令牌", "revoke_token": "吊销 API 令牌",
+    "seed_demo": "写入演示数据",
 }
 
 # keys of ``changes`` that are not fields of the entity

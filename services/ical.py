@@ -22,10 +22,12 @@ import threading
 from collections import OrderedDict
 
 import icalendar
-from flask import current_app, url_for
+from flask import current_app
 from peewee import JOIN
 
 from models import SHANGHAI, Event, EventCategory, EventStatus, MemberUnit, now
+
+from . import links
 
 FEED_PAST_DAYS = 90
 FEED_FUTURE_DAYS = 365
@@ -89,16 +91,18 @@ def feed_events(category=None, at=None):
     return _bounded(_event_query(), category, at)
 
 
-def fingerprint(category=None, at=None):
-    """A short hash of exactly the feed's rows (id, last change, SEQUENCE).
+def fingerprint(category=None, at=None, base=None):
+    """A short hash of exactly the feed's rows (id, last change, SEQUENCE) and of the
+    address its links start with (``base``, see services/links.py).
 
     Reads the same bounded rows as the feed (at most FEED_MAX_EVENTS, three small
     columns), so it costs the same whatever the table size. An organiser renamed without
     any change to the event shows within the hour (the hour is part of the key).
     """
     at = at or now()
+    base = base or links.base_url()
     rows = _bounded(Event.select(Event.id, Event.updated_at, Event.sequence).tuples(), category, at)
-    digest = hashlib.sha1(f"{category}|{at:%Y%m%d%H}|{uid_domain()}".encode())
+    digest = hashlib.sha1(f"{category}|{at:%Y%m%d%H}|{uid_domain()}|{base}".encode())
     for row in rows:
         digest.update(("|%s,%s,%s" % row).encode())
     return digest.hexdigest()[:20]
@@ -140,7 +144,8 @@ def _vevent(event, event_url):
 
 
 def build_calendar(events, name):
-    """Serialise ``events`` (from ``_event_query``) into iCalendar bytes."""
+    """Serialise ``events`` (from ``_event_query``) into iCalendar bytes; event links start
+    with ``links.base_url()``."""
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -150,7 +155,7 @@ def build_calendar(events, name):
     cal.add("x-wr-timezone", "Asia/Shanghai")
     cal.add("refresh-interval", dt.timedelta(hours=6), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT6H")
-    base = url_for("public.event_detail", event_id=0, _external=True)[:-1]
+    base = links.external_url("public.event_detail", event_id=0)[:-1]
     for event in events:
         cal.add_component(_vevent(event, f"{base}{event.id}"))
     first = min([TZ_FIRST_DATE] + [e.starts_at.date() for e in events])
@@ -170,7 +175,9 @@ def event_calendar(event):
 
 
 class FeedCache:
-    """A small LRU of built feeds per worker, keyed by (scope, fingerprint)."""
+    """A small LRU of built feeds per worker, keyed by (scope, fingerprint). The fingerprint
+    covers the links' base address, so a request with a forged Host (when PUBLIC_BASE_URL is
+    unset) builds and caches its own entry and never the one other subscribers get."""
 
     def __init__(self, size=_CACHE_SIZE):
         self.size = size
@@ -194,7 +201,7 @@ def feed(category=None):
     """(body bytes, etag) of the whole-calendar or one category's feed."""
     cache = current_app.extensions.setdefault("ical_feed_cache", FeedCache())
     at = now()
-    etag = fingerprint(category, at)
+    etag = fingerprint(category, at, links.base_url())
     community = current_app.config["COMMUNITY_NAME"]
     name = f"{community}活动日历" + (f"·{EventCategory.label(category)}" if category else "")
     body = cache.get_or_build((category, etag), lambda: build_calendar(feed_events(category, at), name))

@@ -93,6 +93,8 @@ def populate(copies=2):
         user = keep(User.create(username=f"unit_user{f._n()}", role=Role.UNIT, unit=unit,
                                 display_name="单位联络员", password_hash=_fast_hash()))
         keep(f.make_api_token(user=user))
+        keep(f.make_login_session(user=user, ip=f"10.0.0.{i + 1}"))
+        keep(f.make_login_attempt(username=user.username, ip=f"10.0.0.{i + 1}"))
         keep(audit.record("create", unit, changes={"name": unit.name}, user=user))
         keep(f.make_category(note="第一行\n第二行"))
         keep(f.make_import_job(created_by=user))

@@ -144,6 +144,30 @@ def make_api_token(**kw):
     return ApiToken.create(digest=hashlib.sha256(raw.encode()).hexdigest(), prefix=raw[:8], **kw)
 
 
+def make_login_session(**kw):
+    """A live login session row (its token is not kept: tests log in through /login)."""
+    import hashlib
+    import secrets
+
+    from models import LoginSession
+
+    if "user" not in kw:
+        kw["user"] = make_user()
+    kw.setdefault("digest", hashlib.sha256(secrets.token_bytes(16)).hexdigest())
+    kw.setdefault("ip", "10.0.0.1")
+    kw.setdefault("user_agent", "Mozilla/5.0 (iPhone)")
+    kw.setdefault("expires_at", now() + dt.timedelta(hours=12))
+    return LoginSession.create(**kw)
+
+
+def make_login_attempt(**kw):
+    from models import LoginAttempt
+
+    kw.setdefault("username", "admin")
+    kw.setdefault("ip", "10.0.0.1")
+    return LoginAttempt.create(**kw)
+
+
 def make_category(**kw):
     from models import ProjectCategory
 

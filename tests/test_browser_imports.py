@@ -34,6 +34,19 @@ def _login(page, base, user, target):
     page.wait_for_url(f"{base}{target}")
 
 
+# records Content-Security-Policy violations in every document (the pages run under the CSP)
+WATCH = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__violations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
+});
+"""
+
+
+def _violations(page):
+    return page.evaluate("window.__violations || []")
+
+
 def _close_db():
     if not db.is_closed():
         db.close()
@@ -50,6 +63,7 @@ def test_clerk_imports_volunteers_through_the_preview_in_chromium(app, database_
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport=DESKTOP, locale="zh-CN", accept_downloads=True)
+            page.add_init_script(WATCH)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             _login(page, base, clerk, "/admin/volunteer/")
             page.click("#import-link")
@@ -85,9 +99,12 @@ def test_clerk_imports_volunteers_through_the_preview_in_chromium(app, database_
             page.wait_for_selector("#import-summary")
             assert "300 新增 / 0 修改 / 0 未变" in " ".join(page.inner_text("#import-summary").split())
             page.screenshot(path=str(artifacts / "import-preview.png"), full_page=True)
+            assert _violations(page) == []
             page.click("#confirm-form button[type=submit]")
             page.wait_for_selector("text=已导入：")
             assert "导入完成：新增 300 条" in page.content()
+            page.goto(f"{base}/admin/volunteer/print/?search=志愿者00")
+            assert page.locator("#print-table tbody tr").count() == 10 and _violations(page) == []
         finally:
             browser.close()
     assert errors == []
@@ -111,6 +128,7 @@ def test_typed_dates_and_the_picker_fill_the_event_form_in_chromium(app, databas
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport=DESKTOP, locale="zh-CN")
+            page.add_init_script(WATCH)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             _login(page, base, clerk, "/admin/event/new/")
             page.fill("#title", "冬至包饺子")
@@ -139,6 +157,7 @@ def test_typed_dates_and_the_picker_fill_the_event_form_in_chromium(app, databas
             assert any("已经退出的单位（已退出）" in label for label in organiser.locator("option").all_inner_texts())
 
             page.fill("#location", "社区食堂")
+            assert _violations(page) == []
             page.screenshot(path=str(artifacts / "event-form-dates.png"), full_page=True)
             page.click("input[type=submit][value='保存']")
             page.wait_for_url(f"{base}/admin/event/**")
@@ -154,6 +173,7 @@ def test_typed_dates_and_the_picker_fill_the_event_form_in_chromium(app, databas
             page.click("#filter_form button[type=submit]")
             page.wait_for_load_state()
             assert "冬至包饺子" in page.content() and "筛选条件的值无效" not in page.content()
+            assert _violations(page) == []
         finally:
             browser.close()
     assert errors == []

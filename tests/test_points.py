@@ -128,8 +128,11 @@ def test_statement_prints_hours_points_and_community(client, auth):
     body = text(response)
     assert response.status_code == 200
     for expected in ("志愿服务记录证明", "红浦社区", "王秀兰", "红石榴志愿服务队", "<strong>3.50</strong> 小时",
-                     "荣誉时长", "毛巾一条", "@media print"):
+                     "荣誉时长", "毛巾一条", "css/statement.css"):
         assert expected in body, expected
+    sheet = client.get("/static/css/statement.css")
+    assert "@media print" in sheet.get_data(as_text=True)
+    sheet.close()
     today = now().date()
     response = client.get(f"/admin/points-bank/volunteer/{volunteer.id}/statement",
                           query_string={"start": str(today + dt.timedelta(days=1))})
