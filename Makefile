@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres test-dates install install-test system-deps postgres bench clean
+.PHONY: run test test-sqlite test-postgres test-dates install install-test system-deps postgres redis bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ run: install
 TEST_DATES ?= 2026-11-30T20:00 2026-12-31T23:30 2028-02-29T09:00 2027-03-01T08:00 2026-12-06T15:00
 
 ## The whole suite, on SQLite and on PostgreSQL, then the date-sensitive tests at pinned dates
-test: install-test postgres
+test: install-test postgres redis
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 	$(MAKE) --no-print-directory test-dates
@@ -66,6 +66,12 @@ system-deps:
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start"; exit 1
+
+# Start the machine's Redis when it is not answering (only the tests of RATELIMIT_STORAGE_URL=redis:// use it;
+# the app itself never needs it).
+redis:
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@for i in $$(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "Redis did not start"; exit 1
 
 ## Benchmarks (not part of make test): ratios against /healthz in the same run
 bench: install-test

@@ -16,6 +16,7 @@ from auth import web_security
 from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
 from services.points import format_hours
+from web import guard, ratelimit
 
 LOCALE = "zh_Hans_CN"
 csrf = CSRFProtect()
@@ -25,6 +26,7 @@ def create_app(config=None):
     """Build the app: config → database → i18n → security → surfaces → CLI."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
+    guard.init_app(app)  # first: the id converter before any rule, the input check before any hook
     init_database(app)
     Babel(app, locale_selector=lambda: LOCALE, timezone_selector=lambda: "Asia/Shanghai")
     csrf.init_app(app)
@@ -43,6 +45,7 @@ def create_app(config=None):
     admin.init_app(app)
     public.init_app(app)
     api.init_app(app)
+    ratelimit.init_app(app)  # after the surfaces: binds the views marked @rate_limited
     app.add_url_rule("/healthz", "healthz", healthz)
     register_cli(app)
     return app
@@ -87,6 +90,13 @@ def load_config(app, override):
         IMPORT_MAX_ROWS=100_000,  # physical rows read, blank ones included
         IMPORT_INLINE_BYTES=256 * 1024,  # bigger files are checked and imported in a background thread
         **web_security.defaults(),
+        # web/ratelimit.py: counters in the database unless RATELIMIT_STORAGE_URL names Redis
+        RATELIMIT_STORAGE_URI="database://",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="hsl",
+        SIGNUP_LIMIT_PER_IP="5 per minute;30 per hour",
+        SIGNUP_LIMIT_PER_PHONE="5 per 10 minutes;20 per day",
+        LOOKUP_LIMIT_PER_IP="10 per minute;60 per hour",
     )
     app.config.update(web_security.from_environ(os.environ))
     for key in ("DATABASE_URL", "SECRET_KEY"):
@@ -96,6 +106,14 @@ def load_config(app, override):
                 "CHECKIN_CLOSES_DAYS_AFTER", "IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
+    for key in ("SIGNUP_LIMIT_PER_IP", "SIGNUP_LIMIT_PER_PHONE", "LOOKUP_LIMIT_PER_IP", "RATELIMIT_KEY_PREFIX"):
+        if os.environ.get(key, "").strip():
+            app.config[key] = os.environ[key].strip()
+    if os.environ.get("RATELIMIT_STORAGE_URL", "").strip():
+        app.config["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URL"].strip()
+    if os.environ.get("RATELIMIT_ENABLED", "").strip():
+        app.config["RATELIMIT_ENABLED"] = os.environ["RATELIMIT_ENABLED"].strip().lower() not in (
+            "0", "false", "no", "off")
     if os.environ.get("CORS_ORIGINS"):
         app.config["CORS_ORIGINS"] = [o.strip() for o in os.environ["CORS_ORIGINS"].split(",") if o.strip()]
     if override:
@@ -149,6 +167,8 @@ ERROR_TITLES = {
 def register_errors(app):
     from werkzeug.exceptions import HTTPException
 
+    from services.errors import ServiceError
+
     def render_error(code, message=None):
         if request.path.startswith("/api/"):
             from flask import jsonify
@@ -162,12 +182,18 @@ def register_errors(app):
     def _csrf(exc):
         return render_error(400, "表单已过期或缺少安全令牌，请刷新页面后重试。")
 
+    @app.errorhandler(ServiceError)
+    def _service(exc):
+        # a business rule's refusal that no view turned into a form error: its status and message
+        return render_error(exc.status, exc.message)
+
     @app.errorhandler(HTTPException)
     def _http(exc):
         if exc.code and exc.code < 400:
             return exc
         message = getattr(exc, "chinese", None)
-        return render_error(exc.code or 500, message)
+        body, status = render_error(exc.code or 500, message)
+        return body, status, getattr(exc, "extra_headers", None) or {}
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -28,20 +28,24 @@ from .bulk import BulkEditMixin
 from .details import DetailsMixin
 from .export import (FORMULA_PREFIXES, ExportMixin, _csv_stream, _export_cell, _xlsx_stream,
                      neutralise, stream_rows)
-from .forms import AdminForm, FormsMixin, Required, StopOnParseError, _range_message, read_only_fields
-from .listing import (SMALL_RELATED, ChoiceEqualFilter, IdEqualFilter, LazyOptions,
-                      ListingMixin, RelatedEqualFilter, RelatedLikeFilter, SafeAjaxLoader,
-                      has_display_name, parse_ids, record_label, search_fields_of)
+from .fields import AllianceModelConverter, IdSelectField
+from .forms import (AdminForm, DecimalRange, FormsMixin, InDateRange, Required, StopOnParseError, _range_message,
+                    field_rules, read_only_fields)
+from .listing import (LIST_PAGE_MAX, SMALL_RELATED, ChoiceEqualFilter, IdEqualFilter, LazyOptions,
+                      ListingMixin, OutOfRange, RelatedEqualFilter, RelatedLikeFilter, SafeAjaxLoader,
+                      bounded_filter, has_display_name, parse_ids, record_label, search_fields_of)
 from .imports import ImportMixin
 from .printing import PrintMixin
 from .writes import WritesMixin, _changes
 
 # what other modules import from here, as before the split
-__all__ = ["FORMULA_PREFIXES", "SMALL_RELATED", "AdminForm", "ChoiceEqualFilter", "ExportMixin", "FormsMixin",
-           "IdEqualFilter", "LazyOptions", "ListingMixin", "RelatedEqualFilter", "RelatedLikeFilter", "Required",
-           "SafeAjaxLoader", "SecureModelView", "SecureViewMixin", "StopOnParseError", "WritesMixin",
-           "_changes", "_csv_stream", "_export_cell", "_range_message", "_xlsx_stream", "has_display_name",
-           "neutralise", "parse_ids", "read_only_fields", "record_label", "search_fields_of", "stream_rows"]
+__all__ = ["FORMULA_PREFIXES", "LIST_PAGE_MAX", "SMALL_RELATED", "AdminForm", "AllianceModelConverter",
+           "ChoiceEqualFilter", "DecimalRange", "ExportMixin", "FormsMixin", "IdEqualFilter", "IdSelectField",
+           "InDateRange", "LazyOptions", "ListingMixin", "OutOfRange", "RelatedEqualFilter", "RelatedLikeFilter",
+           "Required", "SafeAjaxLoader", "SecureModelView", "SecureViewMixin", "StopOnParseError", "WritesMixin",
+           "_changes", "_csv_stream", "_export_cell", "_range_message", "_xlsx_stream", "bounded_filter",
+           "field_rules", "has_display_name", "neutralise", "parse_ids", "read_only_fields", "record_label",
+           "search_fields_of", "stream_rows"]
 
 class SecureModelView(SecureViewMixin, ListingMixin, FormsMixin, WritesMixin, ExportMixin,
                       DetailsMixin, ImportMixin, PrintMixin, BulkEditMixin, ModelView):

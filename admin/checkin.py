@@ -11,6 +11,7 @@ from flask_login import current_user
 from peewee import JOIN
 
 from models import EntryKind, Event, EventStatus, PointsEntry, SignupStatus, Volunteer, VolunteerTeam, now
+from models.bounds import date_in_range, date_range_message, parse_id
 from services import attendance, points
 from services import signups as signups_service
 from services.errors import ServiceError
@@ -34,9 +35,12 @@ def _parse_date(value, label):
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise ServiceError(f"{label}格式应为 年-月-日，例如 2025-01-31")
+    if not date_in_range(day):
+        raise ServiceError(date_range_message(label))
+    return day
 
 
 class CheckinView(RecordsView):
@@ -175,7 +179,8 @@ class PointsBankView(RecordsView):
         f = request.form
 
         def do():
-            entry = PointsEntry.get_or_none(PointsEntry.id == int(f.get("entry") or 0)) if (f.get("entry") or "0").isdigit() else None
+            entry_id = parse_id(f.get("entry"))
+            entry = PointsEntry.get_or_none(PointsEntry.id == entry_id) if entry_id else None
             if entry is None or entry.volunteer_id != volunteer_id:
                 raise ServiceError("请选择该志愿者的一条流水进行更正")
             points.correct(entry.id, points=f.get("points"), hours=f.get("hours"), reason=f.get("reason"),

@@ -17,10 +17,12 @@ from flask_admin.contrib.peewee.form import CustomModelConverter
 from flask_admin.form.widgets import Select2Widget
 from peewee import Case, DateField, DateTimeField
 from wtforms import fields, widgets
-from wtforms.validators import ValidationError
 from wtforms.fields.choices import SelectFieldBase
-from wtfpeewee.fields import SelectQueryField
+from wtforms.validators import ValidationError
+from wtfpeewee.fields import ModelSelectField
+from wtfpeewee.orm import FieldInfo
 
+from models.bounds import parse_id
 from models.fields import VocabularyField
 from services.dates import format_datetime, parse_date, parse_datetime
 
@@ -87,7 +89,24 @@ class TypedDateField(fields.DateField):
             raise ValueError("请输入有效的日期，如 2026-12-01")
 
 
-class RankedSelectField(SelectQueryField):
+class IdSelectField(ModelSelectField):
+    """The drop-down of a related record: a submitted value that cannot be an id
+    (``abc``, 30 digits) is "not a valid choice" — the stock field put it into the
+    query (a 500 on PostgreSQL, an overflow on SQLite)."""
+
+    def get_model(self, pk):
+        pk = parse_id(pk)
+        return None if pk is None else super().get_model(pk)
+
+    def pre_validate(self, form):
+        # a filter (NULL handling) may have put the raw text back into ``data``
+        data = self.data
+        if data is not None and not isinstance(data, self.model) and parse_id(data) is None:
+            raise ValidationError(self.gettext("Not a valid choice."))
+        super().pre_validate(form)
+
+
+class RankedSelectField(IdSelectField):
     """Related records in the order their ``Meta.picker`` gives, labelled by rank."""
 
     widget = Select2Widget()
@@ -102,8 +121,8 @@ class RankedSelectField(SelectQueryField):
         name = display_field(model)
         labels = dict(rank_field.choices or ())
         self._labels = {code: labels.get(code, code) for code in picker["order"][1:]}
-        super().__init__(label, validators, query=model.select().order_by(order, name),
-                         get_label=lambda o: self._label(o, name), **kwargs)
+        super().__init__(label, validators, model=model, get_label=lambda o: self._label(o, name), **kwargs)
+        self.query = model.select().order_by(order, name)
 
     def _label(self, record, name):
         status = getattr(record, self.picker["field"])
@@ -166,8 +185,17 @@ class VocabularySelectField(SelectFieldBase):
             raise ValidationError(f"请从{self.vocabulary._meta.verbose_name}列表中选择（可在“{self.vocabulary._meta.verbose_name}”中添加）")
 
 
-class AdminModelConverter(CustomModelConverter):
-    """Flask-Admin's peewee form converter with the fields above."""
+class AllianceModelConverter(CustomModelConverter):
+    def handle_foreign_key(self, model, field, **kwargs):
+        if getattr(self.view, "_form_ajax_refs", {}).get(field.name):
+            return super().handle_foreign_key(model, field, **kwargs)  # the SafeAjaxLoader picker
+        if field.null:
+            kwargs["allow_blank"] = True
+        return FieldInfo(field.name, IdSelectField(model=field.rel_model, **kwargs))
+
+
+class AdminModelConverter(AllianceModelConverter):
+    """The peewee form converter of every admin form, with the fields above."""
 
     def __init__(self, view, additional=None):
         super().__init__(view, additional)

@@ -1,11 +1,15 @@
 """Admin forms: CSRF, Chinese messages, a parse error kept over "required", field-type
 validators (phone, integer ranges), unique clashes and model rules as field errors."""
+import decimal
+
 from flask import flash
 from flask_admin.form import BaseForm
 from flask_wtf import FlaskForm
+from peewee import AutoField, DateField, DateTimeField, DecimalField, IntegerField
 from wtforms import validators
 
-from models.fields import PHONE_RE, BoundedIntegerField, PhoneField
+from models.bounds import INT_MAX, INT_MIN, date_in_range, date_range_message
+from models.fields import BoundedIntegerField, PhoneField
 from services.transitions import MACHINES
 
 from .fields import AdminModelConverter
@@ -22,6 +26,59 @@ class AdminForm(FlaskForm):
     def __init__(self, formdata=None, obj=None, prefix="", **kwargs):
         self._obj = obj
         super().__init__(formdata=formdata, obj=obj, prefix=prefix, **kwargs)
+
+
+# --- what a column's type carries into every form ------------------------------------------
+
+class InDateRange:
+    """A date or date-time inside the platform's supported range (models.bounds)."""
+
+    def __call__(self, form, field):
+        if field.data is not None and not date_in_range(field.data):
+            raise validators.ValidationError(date_range_message())
+
+
+class DecimalRange:
+    """A finite number that fits the column (``max_digits`` / ``decimal_places``)."""
+
+    def __init__(self, column):
+        self.limit = decimal.Decimal(10) ** (column.max_digits - column.decimal_places)
+        self.message = f"请输入绝对值小于 {self.limit} 的数字（最多 {column.decimal_places} 位小数）"
+
+    def __call__(self, form, field):
+        value = field.data
+        if value is not None and (not value.is_finite() or abs(value) >= self.limit):
+            raise validators.ValidationError(self.message)
+
+
+def _phone_normaliser(column):
+    def normalise(value):
+        if value is None or isinstance(value, str) and not value.strip():
+            return value
+        return column.normalise(value)  # ValueError(中文) → the field's error
+    return normalise
+
+
+def field_rules(column):
+    """(validators, filters) a model field's type brings to any form built from it:
+    phones are normalised (or refused), integers and decimals fit their column, dates
+    fall in the supported range."""
+    rules, filters = [], []
+    if isinstance(column, PhoneField):
+        filters.append(_phone_normaliser(column))
+    if isinstance(column, BoundedIntegerField):
+        lo = INT_MIN if column.min_value is None else column.min_value
+        hi = INT_MAX if column.max_value is None else column.max_value
+        # the declared bounds in the message; the column's own limits still apply
+        rules.append(validators.NumberRange(min=lo, max=hi, message=_range_message(
+            column.min_value, column.max_value)))
+    elif isinstance(column, IntegerField) and not isinstance(column, AutoField):
+        rules.append(validators.NumberRange(min=INT_MIN, max=INT_MAX, message=_range_message(INT_MIN, INT_MAX)))
+    elif isinstance(column, DecimalField):
+        rules.append(DecimalRange(column))
+    if isinstance(column, (DateField, DateTimeField)):
+        rules.append(InDateRange())
+    return rules, filters
 
 
 class Required:
@@ -79,15 +136,11 @@ class FormsMixin:
                          if isinstance(v, (Required, validators.Optional))), 0)
             chain.insert(gate, StopOnParseError())
             unbound.kwargs["validators"] = chain
-            extra = []
-            if isinstance(field, PhoneField):
-                extra.append(validators.Regexp(PHONE_RE, message="请输入有效的手机号（11位）或座机号（区号-号码）"))
-            if isinstance(field, BoundedIntegerField):
-                extra.append(validators.NumberRange(
-                    min=field.min_value, max=field.max_value,
-                    message=_range_message(field.min_value, field.max_value)))
-            if extra:
-                unbound.kwargs["validators"] = list(unbound.kwargs.get("validators") or []) + extra
+            rules, filters = field_rules(field)
+            if rules:
+                unbound.kwargs["validators"] = list(unbound.kwargs.get("validators") or []) + rules
+            if filters:
+                unbound.kwargs["filters"] = list(unbound.kwargs.get("filters") or []) + filters
         return form_class
 
     def create_form(self, obj=None):
@@ -134,6 +187,8 @@ class FormsMixin:
 
 
 def _range_message(lo, hi):
+    if lo is None and hi is None:
+        return _range_message(INT_MIN, INT_MAX)
     if lo is not None and hi is not None:
         return f"请输入 {lo} 到 {hi} 之间的整数"
     if lo is not None:

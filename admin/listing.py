@@ -15,6 +15,7 @@ from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, Dec
                     FloatField, ForeignKeyField, IntegerField, TextField)
 
 from models.base import DISPLAY_ATTRS, display_field
+from models.bounds import ID_MAX, INT_MAX, INT_MIN, date_in_range, date_range_message, is_id, parse_id
 from models.fields import BoundedIntegerField, PhoneField
 from services.points import format_hours
 
@@ -45,16 +46,12 @@ class SafeAjaxLoader(QueryAjaxModelLoader):
     stock loader raises DoesNotExist → 500), and the search term is bounded."""
 
     def get_one(self, pk):
-        try:
-            pk = int(pk)
-        except (TypeError, ValueError):
-            return None
-        if not 0 < pk < 2**63:
-            return None
-        return self.model.get_or_none(self.model._meta.primary_key == pk)
+        pk = parse_id(pk)
+        return None if pk is None else self.model.get_or_none(self.model._meta.primary_key == pk)
 
     def get_list(self, term, offset=0, limit=20):
-        return super().get_list((term or "")[:100], max(int(offset or 0), 0), min(int(limit or 20), 50))
+        return super().get_list((term or "")[:100], min(max(int(offset or 0), 0), ID_MAX),
+                                min(max(int(limit or 20), 1), 50))
 
 
 # --- filters -------------------------------------------------------------------
@@ -92,9 +89,9 @@ def parse_ids(raw, limit=500):
     out = []
     for chunk in raw:
         for part in str(chunk).split(","):
-            part = part.strip()
-            if part.isdigit() and len(part) < 10 and int(part) not in out:
-                out.append(int(part))
+            pk = parse_id(part)
+            if pk is not None and pk not in out:
+                out.append(pk)
     return out[:limit]
 
 
@@ -102,10 +99,10 @@ class IdEqualFilter(pw_filters.FilterEqual):
     """Equality on an id column; anything but a plain number is an invalid value."""
 
     def validate(self, value):
-        return value.isdigit() and len(value) < 10
+        return is_id(value)
 
     def clean(self, value):
-        return int(value)
+        return parse_id(value)
 
     def operation(self):
         return lazy_gettext("equals")
@@ -131,6 +128,41 @@ class RelatedLikeFilter(pw_filters.BasePeeweeFilter):
     def operation(self):
         return lazy_gettext("contains")
 
+
+class OutOfRange(ValueError):
+    """A filter value that parses but lies outside what the columns hold."""
+
+
+def bounded_filter(flt):
+    """A list filter whose parsed value must fit the column: dates in the supported
+    range, integers within INTEGER. Out of range: the filter is ignored and the notice
+    says why (the stock validation would only say "invalid value")."""
+    raw_clean, raw_validate = flt.clean, flt.validate
+
+    def checked(value):
+        result = raw_clean(value)
+        for item in result if isinstance(result, list) else [result]:
+            if isinstance(item, (dt.date, dt.datetime)) and not date_in_range(item):
+                raise OutOfRange(date_range_message("筛选日期"))
+            if isinstance(item, int) and not isinstance(item, bool) and not INT_MIN <= item <= INT_MAX:
+                raise OutOfRange("筛选的数值超出范围")
+        return result
+
+    def validate(value):
+        if raw_validate(value):
+            return True
+        try:
+            raw_clean(value)
+        except (ValueError, TypeError, OverflowError):
+            return False
+        return True  # it parses but is out of range: get_list skips it with the reason
+
+    flt.clean, flt.validate = checked, validate
+    return flt
+
+
+# Past any real list, yet page × page size stays a number both databases take as OFFSET.
+LIST_PAGE_MAX = ID_MAX // 100
 
 SMALL_RELATED = {"grid", "member_unit", "volunteer_team", "account"}
 
@@ -295,6 +327,7 @@ class ListingMixin:
         out = self._filters_for(field, label, path)
         for flt in out or ():
             flt.join_path = getattr(flt, "join_path", parent_path)
+            bounded_filter(flt)
         return out
 
     def _filters_for(self, field, label, path):
@@ -375,6 +408,8 @@ class ListingMixin:
             query = join(query, self._fk_paths([getattr(flt, "join_path", None)]))
             try:
                 query = flt.apply(query, flt.clean(value))
+            except OutOfRange as exc:
+                flash(f"{exc}，该筛选条件已忽略。", "error")
             except (ValueError, TypeError):
                 flash("筛选条件的值无效，已忽略。", "error")
 
@@ -421,7 +456,7 @@ class ListingMixin:
 
     def _get_list_extra_args(self):
         args = super()._get_list_extra_args()
-        args.page = max(args.page or 0, 0)
+        args.page = min(max(args.page or 0, 0), LIST_PAGE_MAX)
         if args.sort is not None and not (0 <= args.sort < len(self._list_columns)):
             args.sort = None
         if args.search:
@@ -435,10 +470,5 @@ class ListingMixin:
         return column
 
     def get_one(self, id):
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
-            return None
-        if not 0 < pk < 2**63:
-            return None
-        return self.model.get_or_none(self.model._meta.primary_key == pk)
+        pk = parse_id(id)
+        return None if pk is None else self.model.get_or_none(self.model._meta.primary_key == pk)

@@ -51,7 +51,7 @@ class SignupPersonForm(AdminForm):
     """What the edit form may change: the person's name and phone, nothing else."""
 
     name = StringField("姓名", validators=[DataRequired("此项为必填项"), Length(max=signups.NAME_MAX)])
-    phone = StringField("手机号", validators=[DataRequired("此项为必填项"), Length(max=20)])
+    phone = StringField("手机号", validators=[DataRequired("此项为必填项"), Length(max=30)])
 
 
 def _format_counts(view, context, model, name):

@@ -9,6 +9,8 @@ from flask_admin.actions import action
 from flask_login import current_user
 
 from services import tokens
+
+from .base import parse_ids
 from services.errors import ServiceError
 
 
@@ -41,10 +43,9 @@ class ApiTokenIssueMixin:
     @action("revoke", "吊销", "确定吊销选中的令牌吗？吊销后立即失效，且不能恢复。")
     def action_revoke(self, ids):
         revoked = 0
-        for pk in ids:
-            if str(pk).isdigit():
-                try:
-                    revoked += tokens.revoke_token(int(pk), by=current_user._get_current_object())
-                except ServiceError as exc:
-                    flash(exc.message, "error")
+        for pk in parse_ids(ids):
+            try:
+                revoked += tokens.revoke_token(pk, by=current_user._get_current_object())
+            except ServiceError as exc:
+                flash(exc.message, "error")
         flash(f"已吊销 {revoked} 个令牌。", "success")

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from models.exposure import exposures
 from services.errors import ServiceError
 
-from . import auth, claims, resources, stats
+from . import auth, claims, resources, signups, stats
 from .errors import handle_http_exception, handle_service_error
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -117,6 +117,11 @@ OPERATIONS = generated_operations() + [
               CLAIM_TAG, request_body=claims.PROGRESS_BODY, response="ProgressReport", status=201,
               errors=(400, 401, 403, 404, 409, 413, 429), secured=True,
               description="只有已确认的认领可以汇报进展。"),
+    Operation("/events/<int:pk>/signups", "POST", "createSignup", "报名活动", signups.create_signup, "活动",
+              request_body=signups.SIGNUP_BODY, response=signups.SIGNUP_SCHEMA, status=201,
+              errors=(400, 404, 409, 413, 429),
+              description="无需登录。名额已满时进入候补（status=waitlisted）；同一手机号在同一活动只能有一条有效报名（409）。"
+                          "同一网络、同一手机号的报名频率受限，超过时返回 429 并带 Retry-After。"),
     Operation("/stats", "GET", "getStats", "联盟数据概览", figures, "联盟",
               response=stats.STATS_SCHEMA, errors=()),
     Operation("/me", "GET", "getMe", "当前调用者", me, "账号", response="Me", errors=(401, 429),

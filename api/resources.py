@@ -20,6 +20,7 @@ from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, For
                     IntegerField, TextField, fn)
 
 from models.base import display_field
+from models.bounds import ID_MAX, date_in_range, date_range_message, parse_id
 from services import links
 
 from . import auth
@@ -29,7 +30,6 @@ PAGE_PARAMS = ("sort", "page", "per_page")
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 100
 PAGE_MAX = 100000
-ID_MAX = 2**31 - 1
 OFFSET = "+08:00"  # every stored datetime is naive Asia/Shanghai wall time
 
 
@@ -170,9 +170,10 @@ def parse_filter(flt, raw):
             fail(400, f"{label}的取值“{raw[:50]}”无效，可选：{_choices_text(field)}")
         return raw
     if isinstance(field, (ForeignKeyField, IntegerField)):
-        if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= ID_MAX:
+        value = parse_id(raw)
+        if value is None:
             fail(400, f"{label}必须是 1 到 {ID_MAX} 之间的整数")
-        return int(raw)
+        return value
     if isinstance(field, BooleanField):
         if raw.lower() not in ("true", "false", "1", "0"):
             fail(400, f"{label}必须是 true 或 false")
@@ -184,6 +185,8 @@ def parse_filter(flt, raw):
             fail(400, f"{label}必须是日期，格式 YYYY-MM-DD")
         if len(raw) != 10:
             fail(400, f"{label}必须是日期，格式 YYYY-MM-DD")
+        if not date_in_range(day):
+            fail(400, date_range_message(label))
         return day
     if isinstance(field, (CharField, TextField)):
         return clean_text(raw, label, getattr(field, "max_length", None))
@@ -195,9 +198,7 @@ def apply_filter(flt, value):
     if isinstance(field, DateTimeField) and isinstance(value, dt.date):
         if op == ">=":
             return field >= dt.datetime.combine(value, dt.time())
-        if op == "<=":  # the whole day is included
-            if value == dt.date.max:
-                return None
+        if op == "<=":  # the whole day is included (dates end at DATE_MAX, so the next day exists)
             return field < dt.datetime.combine(value + dt.timedelta(days=1), dt.time())
     if op == ">=":
         return field >= value
@@ -210,7 +211,7 @@ def parse_int(name, low, high, default):
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(high)) or not low <= int(raw) <= high:
         fail(400, f"参数 {name} 必须是 {low} 到 {high} 之间的整数")
     return int(raw)
 

@@ -11,6 +11,7 @@ from .media import Photo
 from .notices import Notice
 from .points import AppendOnlyError, EntryKind, PointsEntry
 from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectCategory, ProjectStatus
+from .ratelimit import RateLimitCounter
 from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
 from .workorders import Channel, OrderCategory, OrderStatus, Rating, WorkOrder
 
@@ -20,6 +21,7 @@ ALL_MODELS = [
     Project, Claim, ProgressReport,
     VolunteerTeam, Volunteer, Event, Signup, PointsEntry, WorkOrder,
     Photo, Notice,
+    RateLimitCounter,
     ProjectCategory, ImportJob,
 ]
 

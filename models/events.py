@@ -5,7 +5,7 @@ from peewee import SQL, BooleanField, CharField, DateTimeField, DecimalField, Fo
 
 from .alliance import MemberUnit
 from .base import Choices, TimestampedModel
-from .fields import BoundedIntegerField, PhoneField
+from .fields import BoundedIntegerField, MobileField
 from .volunteers import Volunteer
 
 
@@ -98,7 +98,7 @@ def new_checkin_code():
 class Signup(TimestampedModel):
     event = ForeignKeyField(Event, on_delete="RESTRICT", backref="signups", verbose_name="活动")
     name = CharField(max_length=30, verbose_name="姓名")
-    phone = PhoneField(verbose_name="手机号")
+    phone = MobileField(verbose_name="手机号")
     volunteer = ForeignKeyField(Volunteer, null=True, on_delete="RESTRICT", backref="signups", verbose_name="志愿者")
     status = CharField(max_length=20, choices=SignupStatus.choices, default=SignupStatus.REGISTERED, index=True, verbose_name="状态")
     code = CharField(max_length=20, unique=True, default=new_checkin_code, verbose_name="签到码")

@@ -3,13 +3,13 @@ from peewee import BooleanField, CharField, DateField, ForeignKeyField, TextFiel
 
 from .alliance import Grid
 from .base import Choices, TimestampedModel
-from .fields import BoundedIntegerField, PhoneField
+from .fields import BoundedIntegerField, MobileField
 
 
 class VolunteerTeam(TimestampedModel):
     name = CharField(max_length=50, unique=True, verbose_name="服务队名称")
     leader = CharField(max_length=30, null=True, verbose_name="队长")
-    leader_phone = PhoneField(null=True, verbose_name="队长电话")
+    leader_phone = MobileField(null=True, verbose_name="队长电话")
     founded_on = DateField(null=True, verbose_name="成立日期")
     intro = TextField(null=True, verbose_name="简介")
 
@@ -27,7 +27,7 @@ class VolunteerStatus(Choices):
 
 class Volunteer(TimestampedModel):
     name = CharField(max_length=30, verbose_name="姓名")
-    phone = PhoneField(unique=True, verbose_name="手机号")
+    phone = MobileField(unique=True, verbose_name="手机号")
     team = ForeignKeyField(VolunteerTeam, null=True, on_delete="RESTRICT", backref="members", verbose_name="服务队")
     grid = ForeignKeyField(Grid, null=True, on_delete="RESTRICT", backref="volunteers", verbose_name="所在网格")
     party_member = BooleanField(default=False, index=True, verbose_name="党员")

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length
 from models import Event, EventCategory, EventStatus, MemberUnit, Signup, SignupStatus, now
 from services import ical, links, signups
 from services.errors import ServiceError
+from web.ratelimit import rate_limited
 
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 YEAR_MIN, YEAR_MAX = 2000, 2100
@@ -31,13 +32,13 @@ SESSION_SIGNUPS = "my_signups"
 
 class SignupForm(FlaskForm):
     name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=signups.NAME_MAX, message="姓名过长")])
-    phone = StringField("手机号", validators=[DataRequired("请填写手机号"), Length(max=20, message="手机号过长")])
+    phone = StringField("手机号", validators=[DataRequired("请填写手机号"), Length(max=30, message="手机号过长")])
 
 
 class CancelForm(FlaskForm):
     """Used with prefix="cancel": it shares the event page with SignupForm."""
 
-    phone = StringField("报名手机号", validators=[DataRequired("请填写报名手机号"), Length(max=20, message="手机号过长")])
+    phone = StringField("报名手机号", validators=[DataRequired("请填写报名手机号"), Length(max=30, message="手机号过长")])
     code = StringField("签到码", validators=[DataRequired("请填写签到码"), Length(max=20, message="签到码过长")])
 
 
@@ -246,6 +247,7 @@ def event_detail(event_id):
     return _render_event(published_event_or_404(event_id))
 
 
+@rate_limited("signup")
 def event_signup(event_id):
     event = published_event_or_404(event_id)
     form = SignupForm()
@@ -275,6 +277,7 @@ def signup_done(event_id, signup_id):
                            position=signups.waiting_position(signup), SignupStatus=SignupStatus)
 
 
+@rate_limited("lookup")
 def signup_cancel(event_id):
     event = published_event_or_404(event_id)
     form = CancelForm(prefix="cancel")

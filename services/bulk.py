@@ -10,14 +10,16 @@ Two kinds of change:
 from peewee import BooleanField, ForeignKeyField
 
 from . import audit
-from .common import MAX_ID, write_transaction
+from models.bounds import parse_id
+
+from .common import write_transaction
 from .errors import ServiceError
 
 MAX_RECORDS = 500
 
 
 def _ids(ids):
-    out = sorted({int(i) for i in ids if str(i).isdigit() and 0 < int(i) < MAX_ID})
+    out = sorted({pk for pk in (parse_id(i) for i in ids) if pk is not None})
     if not out:
         raise ServiceError("没有选择任何记录")
     if len(out) > MAX_RECORDS:
@@ -36,12 +38,11 @@ def clean_value(model, name, raw):
             if not field.null:
                 raise ServiceError(f"请选择{field.verbose_name}")
             return None
-        if not text.isdigit() or not 0 < int(text) < MAX_ID:
-            raise ServiceError(f"所选{field.verbose_name}不存在")
+        pk = parse_id(text)
         rel = field.rel_model
-        if not rel.select().where(rel._meta.primary_key == int(text)).exists():
+        if pk is None or not rel.select().where(rel._meta.primary_key == pk).exists():
             raise ServiceError(f"所选{field.verbose_name}不存在")
-        return int(text)
+        return pk
     if isinstance(field, BooleanField):
         if text not in ("1", "0"):
             raise ServiceError(f"请选择{field.verbose_name}：是或否")

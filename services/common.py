@@ -1,10 +1,9 @@
 """Small helpers every service uses: the write transaction, record look-up, text input."""
 from models import db
+from models.bounds import parse_id
 
 from .errors import NotFound, ServiceError
 from .stats import on_postgres
-
-MAX_ID = 2**31  # integer primary keys (PostgreSQL serial)
 
 
 def write_transaction():
@@ -23,11 +22,8 @@ def write_transaction():
 
 def get_or_404(model, record_id, message, query=None):
     """The record with this id (from a URL or form: any type), else ``NotFound(message)``."""
-    try:
-        record_id = int(record_id)
-    except (TypeError, ValueError):
-        raise NotFound(message)
-    if not 0 < record_id < MAX_ID:
+    record_id = parse_id(record_id)
+    if record_id is None:
         raise NotFound(message)
     query = query if query is not None else model.select()
     record = query.where(model.id == record_id).first()

@@ -7,7 +7,6 @@ import datetime as dt
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%H时%M分", "%H点%M分", "%H:%M:%S.%f")
-YEARS = (1900, 2200)
 
 
 def parse_date(text):
@@ -15,10 +14,9 @@ def parse_date(text):
     text = "".join(str(text or "").split())
     for fmt in DATE_FORMATS:
         try:
-            value = dt.datetime.strptime(text, fmt).date()
+            return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-        return value if YEARS[0] <= value.year <= YEARS[1] else None
     return None
 
 

@@ -30,7 +30,7 @@ from flask import current_app, has_app_context
 
 from models import ALL_MODELS, AuditLog, ImportJob, ImportStatus, db, now
 from models.base import display_field
-from models.fields import PHONE_RE
+from models.bounds import DATE_RANGE_TEXT, date_in_range
 from models.sheets import normalise_header, sheet_of
 
 from . import audit
@@ -145,11 +145,11 @@ def convert(column, raw, lookups):
         raise CellError(f"「{header}」最多 {column.max_length:,} 个字，这里有 {len(text):,} 个字")
     if kind == "text":
         return text
-    if kind == "phone":
-        phone = re.sub(r"\s", "", text)
-        if not PHONE_RE.match(phone):
-            raise CellError(f"「{header}」不是有效的电话号码：「{_short(text)}」（应为 11 位手机号或“区号-号码”）")
-        return phone
+    if kind == "phone":  # the one normal form of models/fields.py (+86, spaces, full-width digits …)
+        try:
+            return column.field.normalise(text)
+        except ValueError as exc:
+            raise CellError(f"「{header}」不是有效的电话号码：「{_short(text)}」（{exc}）")
     if kind == "choice":
         for code, label in column.choices:
             if text == label or text.lower() == str(code).lower():
@@ -195,8 +195,10 @@ def convert(column, raw, lookups):
         return value
     if kind == "date":
         value = raw.date() if isinstance(raw, dt.datetime) else raw if isinstance(raw, dt.date) else parse_date(text)
-        if value is None or not 1900 <= value.year <= 2200:
+        if value is None:
             raise CellError(f"「{header}」不是有效日期：「{_short(text)}」（格式如 2026-12-01）")
+        if not date_in_range(value):
+            raise CellError(f"「{header}」须在 {DATE_RANGE_TEXT} 之间，这里是 {value.isoformat()}")
         return value
     if kind == "datetime":
         if isinstance(raw, dt.datetime):
@@ -205,8 +207,10 @@ def convert(column, raw, lookups):
             value = dt.datetime.combine(raw, dt.time())
         else:
             value = parse_datetime(text)
-        if value is None or not 1900 <= value.year <= 2200:
+        if value is None:
             raise CellError(f"「{header}」不是有效的日期时间：「{_short(text)}」（格式如 2026-12-01 09:00）")
+        if not date_in_range(value):
+            raise CellError(f"「{header}」须在 {DATE_RANGE_TEXT} 之间，这里是 {format_datetime(value)}")
         return value
     if kind == "relation":
         model = column.related

@@ -57,7 +57,11 @@ def parse_hours(value, *, label="服务时长", allow_negative=False, allow_zero
         hours = Decimal(text)
     except InvalidOperation:
         raise ServiceError(f"{label}必须是数字（小时，最多两位小数）", field="hours")
-    if not hours.is_finite() or hours != hours.quantize(Decimal("0.01")):
+    if not hours.is_finite():
+        raise ServiceError(f"{label}必须是数字（小时，最多两位小数）", field="hours")
+    if abs(hours) > MAX_HOURS:  # before quantize, which overflows past 28 digits
+        raise ServiceError(f"{label}不能超过 {MAX_HOURS} 小时", field="hours")
+    if hours != hours.quantize(Decimal("0.01")):
         raise ServiceError(f"{label}必须是数字（小时，最多两位小数）", field="hours")
     if hours < 0 and not allow_negative:
         raise ServiceError(f"{label}不能为负数", field="hours")

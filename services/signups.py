@@ -23,7 +23,6 @@ from flask import current_app, has_app_context
 from peewee import IntegrityError, fn
 
 from models import Event, EventStatus, Signup, SignupStatus, Volunteer, now
-from models.fields import PHONE_RE
 
 from . import audit
 from .common import write_transaction
@@ -110,7 +109,9 @@ def mask_phone(phone):
 
 
 def clean_phone(phone):
-    return re.sub(r"[\s]", "", str(phone or ""))[:20]
+    """The stored form of a sign-up phone (see ``models.fields.MobileField``), or
+    ``ValueError`` with the Chinese message."""
+    return Signup.phone.normalise(phone)
 
 
 def place_counts(event_ids):
@@ -157,11 +158,12 @@ def _validate_person(name, phone):
         raise ServiceError("请填写姓名", field="name")
     if len(name) > NAME_MAX:
         raise ServiceError(f"姓名不能超过 {NAME_MAX} 个字", field="name")
-    phone = clean_phone(phone)
-    if not phone:
+    if not str(phone or "").strip():
         raise ServiceError("请填写手机号", field="phone")
-    if not PHONE_RE.match(phone):
-        raise ServiceError("请输入有效的手机号（11 位）或座机号（区号-号码）", field="phone")
+    try:
+        phone = clean_phone(phone)
+    except ValueError as exc:
+        raise ServiceError(str(exc), field="phone")
     return name, phone
 
 
@@ -282,11 +284,14 @@ def update_person(signup_id, name, phone, *, user=None):
 
 def find_own_signup(event_id, phone, code):
     """The live sign-up matching phone and check-in code, or 404 (no hint which was wrong)."""
-    phone = clean_phone(phone)
     code = str(code or "").strip().upper()
-    if not phone or not code:
+    if not str(phone or "").strip() or not code:
         raise ServiceError("请填写报名时的手机号和签到码")
-    if not PHONE_RE.match(phone) or not CODE_RE.match(code):
+    try:
+        phone = clean_phone(phone)
+    except ValueError:
+        phone = None
+    if phone is None or not CODE_RE.match(code):
         raise NotFound("未找到对应的报名记录，请核对手机号和签到码")
     signup = Signup.get_or_none(Signup.event == event_id, Signup.phone == phone, Signup.code == code,
                                 Signup.status.in_((SignupStatus.REGISTERED, SignupStatus.WAITLISTED)))

@@ -9,7 +9,7 @@ import datetime as dt
 from peewee import IntegrityError, fn
 
 from models import Grid, MemberUnit, OrderCategory, OrderStatus, Rating, Volunteer, WorkOrder, now
-from models.fields import PHONE_RE
+from models.bounds import date_in_range, date_range_message
 from models.workorders import Channel
 
 from . import audit
@@ -78,10 +78,15 @@ def validate_fields(*, channel, requester_name, requester_phone=None, category, 
         raise ServiceError("请选择诉求类别", field="category")
     name = clean_text(requester_name, "诉求人姓名", max_length=30)
     phone = (requester_phone or "").strip() or None
-    if phone and not PHONE_RE.match(phone):
-        raise ServiceError("请输入有效的手机号（11位）或座机号（区号-号码）", field="requester_phone")
+    if phone:
+        try:
+            phone = WorkOrder.requester_phone.normalise(phone)
+        except ValueError as exc:
+            raise ServiceError(str(exc), field="requester_phone")
     if due_at is not None and not isinstance(due_at, dt.datetime):
         raise ServiceError("办理时限格式不正确", field="due_at")
+    if due_at is not None and not date_in_range(due_at):
+        raise ServiceError(date_range_message("办理时限"), field="due_at")
     return {"channel": channel, "requester_name": name, "requester_phone": phone, "category": category,
             "description": clean_text(description, "诉求内容", max_length=5000), "grid": _fk(Grid, grid, "网格"),
             "due_at": due_at}

@@ -25,8 +25,8 @@ def _world():
     other = factories.make_unit()
     factories.make_team(leader_phone="13900000003")
     start = now().replace(minute=0, second=0)
-    for i in range(3):
-        factories.make_event(starts_at=start + dt.timedelta(days=i * 10), organiser=unit)
+    events = [factories.make_event(starts_at=start + dt.timedelta(days=i * 10 + 1), organiser=unit)
+              for i in range(3)]
     factories.make_event(status=EventStatus.CANCELLED)
     open_project = factories.make_project(grid=grid, slots=3)
     factories.make_project(status=ProjectStatus.CLAIMED)
@@ -39,6 +39,8 @@ def _world():
         "POST /claims": dict(body={"project_id": factories.make_project(slots=5).id, "plan": "组织志愿者每周上门服务"}),
         "POST /claims/{id}/withdraw": dict(path_parameters={"id": pending.id}),
         "POST /claims/{id}/progress": dict(path_parameters={"id": confirmed.id}),
+        "POST /events/{id}/signups": dict(path_parameters={"id": events[0].id},
+                                          body={"name": "张三", "phone": "+86 139-0482-9999"}),
     }
 
 

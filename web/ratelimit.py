@@ -1,0 +1,181 @@
+"""One rate limiter for the whole app: Flask-Limiter, with its counters where every app
+server sees them.
+
+- Storage: the application database by default (``database://``: the ``rate_limit``
+  table, one atomic upsert per hit, on SQLite and PostgreSQL alike), or Redis when
+  ``RATELIMIT_STORAGE_URL=redis://…`` (any storage the ``limits`` package knows). The
+  ``limits`` package ships no SQL storage, so ``DatabaseStorage`` below is the small
+  backend it documents for that ("custom storage backends": subclass ``Storage``,
+  register a scheme); only the fixed-window strategy is offered.
+- Rules are declared by name in ``RULES`` (which key, which configured limit) and a view
+  opts in with ``@rate_limited("signup")``; ``init_app`` binds the marked views of each
+  app to that app's limiter. A refusal is a 429 with a Chinese message: the error page
+  on the site, ``{"error": {"code": 429, "message": …}}`` under ``/api/``, with
+  ``Retry-After``.
+
+Resident need submissions and tracking-code lookups are meant to reuse the same rules
+(``"lookup"`` already guards cancelling a sign-up with phone + check-in code).
+"""
+import hashlib
+import random
+import time
+
+from flask import current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+from limits.storage import Storage
+from peewee import EXCLUDED, Case, PeeweeException
+from werkzeug.exceptions import TooManyRequests
+
+from models import RateLimitCounter
+from models.fields import normalise_phone
+
+# name → [(what the counter is keyed by, configuration key holding the limit)]
+RULES = {
+    "signup": [("ip", "SIGNUP_LIMIT_PER_IP"), ("phone", "SIGNUP_LIMIT_PER_PHONE")],
+    "lookup": [("ip", "LOOKUP_LIMIT_PER_IP")],
+}
+ACTIONS = {"signup": "报名", "lookup": "查询"}
+WHO = {"ip": "同一网络", "phone": "同一手机号"}
+UNITS = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "month": "个月", "year": "年"}
+PRUNE_EVERY = 200  # about one hit in this many also deletes long-expired counters
+
+
+def rate_limited(rule):
+    """Mark a view as limited by ``RULES[rule]`` (bound to each app in ``init_app``)."""
+    if rule not in RULES:
+        raise KeyError(f"unknown rate-limit rule {rule!r}")
+
+    def mark(view):
+        view.rate_limit_rule = rule
+        return view
+    return mark
+
+
+# --- keys -----------------------------------------------------------------------------
+
+def client_ip():
+    """The caller's address (behind a proxy, whatever ProxyFix made of it)."""
+    return get_remote_address() or "?"
+
+
+def submitted_phone():
+    """The normalised phone of a sign-up (form field or JSON ``phone``), or None."""
+    value = request.form.get("phone")
+    if value is None and request.is_json:
+        body = request.get_json(silent=True)
+        value = body.get("phone") if isinstance(body, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalise_phone(value)
+    except ValueError:
+        return None  # refused by the sign-up itself; nothing to count per phone
+
+
+def phone_key():
+    """A digest, not the number: the counters table need not hold phone numbers."""
+    return hashlib.sha256((submitted_phone() or "").encode()).hexdigest()[:24]
+
+
+KEYS = {"ip": client_ip, "phone": phone_key}
+EXEMPT = {"ip": None, "phone": lambda: submitted_phone() is None}
+
+
+# --- the refusal ----------------------------------------------------------------------
+
+def _per(item):
+    unit = UNITS.get(item.GRANULARITY.name, item.GRANULARITY.name)
+    return f"每{unit}" if item.multiples == 1 else f"每 {item.multiples} {unit}"
+
+
+def _refuse(rule, kind):
+    def on_breach(request_limit):
+        item = request_limit.limit
+        exc = TooManyRequests()
+        exc.chinese = (f"{ACTIONS[rule]}过于频繁：{WHO[kind]}{_per(item)}最多 {item.amount} 次，"
+                       f"请稍后再试。")
+        retry = max(int(request_limit.reset_at - time.time()), 1)
+        exc.extra_headers = {"Retry-After": str(retry)}
+        raise exc
+    return on_breach
+
+
+# --- storage in the application database -----------------------------------------------
+
+class DatabaseStorage(Storage):
+    """Fixed-window counters in ``rate_limit`` (``database://``), shared by all workers.
+
+    ``incr`` is one ``INSERT … ON CONFLICT (key) DO UPDATE … RETURNING count``: a key's
+    window restarts when it has expired, otherwise the count grows — atomic on SQLite
+    (the statement holds the write lock) and on PostgreSQL (the row lock).
+    """
+
+    STORAGE_SCHEME = ["database"]
+
+    @property
+    def base_exceptions(self):
+        return PeeweeException
+
+    def incr(self, key, expiry, amount=1):
+        at = time.time()
+        row = RateLimitCounter
+        expired = row.expires_at <= at
+        query = (row.insert(key=key, count=amount, expires_at=at + expiry)
+                 .on_conflict(conflict_target=[row.key], update={
+                     row.count: Case(None, [(expired, EXCLUDED.count)], row.count + EXCLUDED.count),
+                     row.expires_at: Case(None, [(expired, EXCLUDED.expires_at)], row.expires_at)})
+                 .returning(row.count).tuples())
+        count = next(iter(query.execute()))[0]
+        if random.randrange(PRUNE_EVERY) == 0:
+            row.delete().where(row.expires_at < at - 60).execute()
+        return count
+
+    def get(self, key):
+        return (RateLimitCounter.select(RateLimitCounter.count)
+                .where(RateLimitCounter.key == key, RateLimitCounter.expires_at > time.time())
+                .scalar() or 0)
+
+    def get_expiry(self, key):
+        at = time.time()
+        expires = (RateLimitCounter.select(RateLimitCounter.expires_at)
+                   .where(RateLimitCounter.key == key).scalar())
+        return expires if expires and expires > at else at
+
+    def check(self):
+        try:
+            RateLimitCounter.select().limit(1).execute()
+            return True
+        except PeeweeException:
+            return False
+
+    def reset(self):
+        return RateLimitCounter.delete().execute()
+
+    def clear(self, key):
+        RateLimitCounter.delete().where(RateLimitCounter.key == key).execute()
+
+
+# --- binding to an app ---------------------------------------------------------------------
+
+def init_app(app):
+    """A limiter for this app; every view marked with ``rate_limited`` is bound to it.
+    Call after the blueprints are registered. A limit that does not parse stops the start."""
+    for rules in RULES.values():
+        for _kind, config_key in rules:
+            parse_many(app.config[config_key])
+    app.config.setdefault("RATELIMIT_STRATEGY", "fixed-window")  # the one DatabaseStorage offers
+    limiter = Limiter(client_ip, app=app)
+    for endpoint, view in list(app.view_functions.items()):
+        rule = getattr(view, "rate_limit_rule", None)
+        if rule is None:
+            continue
+        for kind, config_key in RULES[rule]:
+            view = limiter.shared_limit(
+                lambda config_key=config_key: current_app.config[config_key],
+                scope=f"{rule}:{kind}", key_func=KEYS[kind], exempt_when=EXEMPT[kind],
+                on_breach=_refuse(rule, kind))(view)
+        app.view_functions[endpoint] = view
+    app.extensions["rate_limiter"] = limiter
+    return limiter
