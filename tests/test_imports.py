@@ -539,3 +539,21 @@ def test_a_job_whose_worker_died_is_taken_over(client, auth):
     client.get(f"/admin/volunteer/import/{applying.id}/")
     applying = ImportJob.get_by_id(applying.id)
     assert applying.status == ImportStatus.READY and "被中断" in applying.message
+
+
+def test_phones_and_dates_are_read_as_people_write_them(client, auth):
+    auth.as_role(Role.CLERK)
+    rows = [["姓名", "手机号", "加入日期"],
+            ["张三", "+86 139-0482-9999", "2025/3/1"],
+            ["李四", "１３９０４８２８８８８", "2025年3月2日"],
+            ["王五", 13904827777, dt.datetime(2025, 3, 3)],
+            ["赵六", "0482-8234567", "2025-03-04"],
+            ["钱七", "13904826666", "1899-12-31"]]
+    job, html = upload_and_check(client, "volunteer", xlsx(rows))
+    found = problems(html)
+    assert [(r, c) for r, c, _ in found] == [(5, "手机号"), (6, "加入日期")], found
+    assert "请输入有效的手机号" in found[0][2] and "1900-01-01 至 2100-12-31" in found[1][2]
+    job, html = upload_and_check(client, "volunteer", xlsx(rows[:4]))
+    confirm(client, "volunteer", job)
+    assert sorted(v.phone for v in Volunteer.select()) == ["13904827777", "13904828888", "13904829999"]
+    assert Volunteer.get(Volunteer.name == "李四").joined_on == dt.date(2025, 3, 2)
