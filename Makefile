@@ -84,6 +84,7 @@ bench-modules: install-test
 	$(PY) -m bench.api
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.admin_export
+	$(PY) -m bench.imports
 	$(PY) -m bench.storms
 
 clean:

@@ -86,6 +86,9 @@ def load_config(app, override):
         CHECKIN_OPENS_BEFORE_MINUTES=120,  # check-in from 2 h before the start …
         CHECKIN_CLOSES_DAYS_AFTER=0,  # … to the end of the event's last day (+ N days)
         CORS_ORIGINS=[],
+        IMPORT_MAX_BYTES=10 * 1024 * 1024,  # one uploaded spreadsheet
+        IMPORT_MAX_ROWS=100_000,  # physical rows read, blank ones included
+        IMPORT_INLINE_BYTES=256 * 1024,  # bigger files are checked and imported in a background thread
         # Connection pool per app process, SQLite and PostgreSQL (0: connect per request).
         # A request holds one connection: size it at least the threads per worker, and
         # keep workers × DATABASE_POOL_SIZE below PostgreSQL's max_connections.
@@ -106,7 +109,7 @@ def load_config(app, override):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
     for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS", "CHECKIN_OPENS_BEFORE_MINUTES",
-                "CHECKIN_CLOSES_DAYS_AFTER",
+                "CHECKIN_CLOSES_DAYS_AFTER", "IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS",
                 "DATABASE_POOL_SIZE", "DATABASE_POOL_STALE_TIMEOUT", "DATABASE_POOL_TIMEOUT"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])

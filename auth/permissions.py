@@ -30,6 +30,8 @@ PERMISSIONS = {
     "claims.owner": _own_unit_record,
     # reviewing claims, running events, points and work orders
     "records.manage": _role_in(Role.ADMIN, Role.CLERK),
+    # reading the audit log (nobody edits or deletes it)
+    "audit.read": _role_in(Role.ADMIN, Role.CLERK),
 }
 
 

@@ -6,10 +6,11 @@ from .accounts import ApiToken, AuditLog, LoginAttempt, LoginSession, Role, Sess
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
 from .base import SHANGHAI, BaseModel, Choices, clock, db, now
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
+from .imports import ImportJob, ImportStatus
 from .media import Photo
 from .notices import Notice
 from .points import AppendOnlyError, EntryKind, PointsEntry
-from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectStatus
+from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectCategory, ProjectStatus
 from .ratelimit import RateLimitCounter
 from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
 from .workorders import Channel, OrderCategory, OrderStatus, Rating, WorkOrder
@@ -21,11 +22,12 @@ ALL_MODELS = [
     VolunteerTeam, Volunteer, Event, Signup, PointsEntry, WorkOrder,
     Photo, Notice,
     RateLimitCounter,
+    ProjectCategory, ImportJob,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + [
     "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "BaseModel", "Channel", "Choices", "ClaimStatus",
-    "EntryKind", "EventCategory", "EventStatus", "Line", "OrderCategory", "OrderStatus",
+    "EntryKind", "EventCategory", "EventStatus", "ImportStatus", "Line", "OrderCategory", "OrderStatus",
     "ProjectStatus", "Rating", "Role", "SessionEnd", "SignupStatus", "UnitKind", "UnitStatus",
     "VolunteerStatus", "clock", "db", "now",
 ]

@@ -62,7 +62,7 @@ def details_rows(html):
 
 
 def role_for(view_class):
-    """Admins manage accounts, tokens and the audit log; clerks everything else."""
+    """Admins manage accounts and tokens; clerks everything else (the audit log they read)."""
     return Role.ADMIN if view_class.permission == "accounts.manage" else Role.CLERK
 
 
@@ -96,6 +96,8 @@ def populate(copies=2):
         keep(f.make_login_session(user=user, ip=f"10.0.0.{i + 1}"))
         keep(f.make_login_attempt(username=user.username, ip=f"10.0.0.{i + 1}"))
         keep(audit.record("create", unit, changes={"name": unit.name}, user=user))
+        keep(f.make_category(note="第一行\n第二行"))
+        keep(f.make_import_job(created_by=user))
     return out
 
 
