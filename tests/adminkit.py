@@ -89,7 +89,9 @@ def populate(copies=2):
         volunteer = keep(f.make_volunteer(team=team, grid=grid))
         signup = keep(f.make_signup(event=event, volunteer=volunteer))
         keep(f.make_points_entry(volunteer=volunteer, event=event, signup=signup, organiser=unit))
-        keep(f.make_work_order(grid=grid, assignee_unit=unit, assignee_volunteer=volunteer))
+        # an order has one assignee (a CHECK): the first copy a unit's, the second a volunteer's
+        keep(f.make_work_order(grid=grid, **({"assignee_unit": unit} if i % 2 == 0 else
+                                             {"assignee_volunteer": volunteer})))
         user = keep(User.create(username=f"unit_user{f._n()}", role=Role.UNIT, unit=unit,
                                 display_name="单位联络员", password_hash=_fast_hash()))
         keep(f.make_api_token(user=user))
