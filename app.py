@@ -36,6 +36,8 @@ def create_app(config=None):
     web_security.init_app(app)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
     app.jinja_env.filters["hours"] = format_hours
+    app.jinja_env.globals["unread_notices"] = unread_notices
+    app.jinja_env.globals["workspace_todo"] = workspace_todo
 
     import admin
     import api
@@ -50,6 +52,25 @@ def create_app(config=None):
     app.add_url_rule("/healthz", "healthz", healthz)
     register_cli(app)
     return app
+
+
+def unread_notices():
+    """The bell's number for the logged-in account (asked by the templates that show it)."""
+    from flask import g
+    from flask_login import current_user
+
+    from services.notices import unread_count
+
+    if "unread_notices" not in g:
+        g.unread_notices = unread_count(current_user)
+    return g.unread_notices
+
+
+def workspace_todo():
+    """待办 N on the nav of a unit or a volunteer (public/workspace.py sections)."""
+    from public.workspace import todo_count
+
+    return todo_count()
 
 
 def security_headers(response):
