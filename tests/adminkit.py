@@ -98,6 +98,10 @@ def populate(copies=2):
         keep(f.make_login_session(user=user, ip=f"10.0.0.{i + 1}"))
         keep(f.make_login_attempt(username=user.username, ip=f"10.0.0.{i + 1}"))
         keep(audit.record("create", unit, changes={"name": unit.name}, user=user))
+        keep(f.make_application(grid=grid, team=team, skills="理发"))
+        notice = keep(f.make_notice(recipient=user))
+        keep(f.make_delivery(notice=notice, address=f"1390000001{i}"))
+        keep(f.make_activation(user=user, created_by=user))
     return out
 
 
