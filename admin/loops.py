@@ -234,7 +234,13 @@ def _result_with_photos(view, context, model, name):
 class WorkOrderVolunteersMixin:
     """开放党员接单 / 取消开放 on the selected accepted orders."""
 
-    column_details_formatters = {"result": _result_with_photos}
+    column_formatters_detail = {"result": _result_with_photos}
+    # the whole story of an order, the request and the result (with its photos) included
+    column_details_list = ("number", "channel", "requester_name", "requester_phone", "grid", "category",
+                           "description", "status", "assignee_unit", "assignee_volunteer", "assignee_worker",
+                           "due_at", "open_to_volunteers", "accepted_at", "dispatched_at", "taken_at",
+                           "resolved_at", "result", "returned_at", "return_reason", "rating", "rating_note",
+                           "rated_at", "redo_count", "reopened_at", "revoked_at", "revoke_reason", "created_at")
 
     def _open(self, ids, opened):
         done, failures = workorders.set_open_to_volunteers(parse_ids(ids), opened,
