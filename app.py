@@ -323,8 +323,13 @@ def register_cli(app):
             if any(totals.values()):
                 click.echo(f"已发送 {totals['sent']} 条，待重试 {totals['retry']} 条，失败 {totals['failed']} 条")
 
+        stopping = []
+        if loop:  # SIGTERM (systemd, a supervisor): finish the batch in hand, then stop
+            import signal
+
+            signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         try:
-            totals = run(loop=loop, on_pass=report)
+            totals = run(loop=loop, on_pass=report, stop=lambda: bool(stopping))
         except KeyboardInterrupt:
             return
         if not any(totals.values()):

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from models import Notice, OrderStatus, Role, Signup, SignupStatus, now
+from models import Notice, Role, SignupStatus, now
 from services import attendance, claims, events, signups, workorders
 from services.errors import ServiceError
 
