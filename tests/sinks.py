@@ -126,10 +126,19 @@ def _handler(gateway):
     return Handler
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client that gave up (the worker's timeout) is expected here, not an error."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def webhook_gateway(secret):
     gateway = Gateway(secret)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(gateway))
+    server = QuietServer(("127.0.0.1", 0), _handler(gateway))
     server.daemon_threads = True
     gateway.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
