@@ -108,6 +108,9 @@ def load_config(app, override):
         CHECKIN_OPENS_BEFORE_MINUTES=120,  # check-in from 2 h before the start …
         CHECKIN_CLOSES_DAYS_AFTER=0,  # … to the end of the event's last day (+ N days)
         CORS_ORIGINS=[],
+        IMPORT_MAX_BYTES=10 * 1024 * 1024,  # one uploaded spreadsheet
+        IMPORT_MAX_ROWS=100_000,  # physical rows read, blank ones included
+        IMPORT_INLINE_BYTES=256 * 1024,  # bigger files are checked and imported in a background thread
         **web_security.defaults(),
         # web/ratelimit.py: counters in the database unless RATELIMIT_STORAGE_URL names Redis
         RATELIMIT_STORAGE_URI="database://",
@@ -126,7 +129,7 @@ def load_config(app, override):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
     for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS", "CHECKIN_OPENS_BEFORE_MINUTES",
-                "CHECKIN_CLOSES_DAYS_AFTER", "ACTIVATION_DAYS"):
+                "CHECKIN_CLOSES_DAYS_AFTER", "IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS", "ACTIVATION_DAYS"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
     for key in ("SIGNUP_LIMIT_PER_IP", "SIGNUP_LIMIT_PER_PHONE", "LOOKUP_LIMIT_PER_IP", "RATELIMIT_KEY_PREFIX",

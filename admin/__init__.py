@@ -8,10 +8,13 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
 from auth.web_security import csp_nonce
 
+from models.sheets import check_sheets
+
 from . import dashboard
 from .base import SecureViewMixin
 from .checkin import CheckinView, PointsBankView
 from .loops import AccountsIssueView, MyNoticesView, unread_for_admin
+from .imports import widen_upload_limit
 from .views import REGISTRY
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -35,8 +38,11 @@ def init_app(app):
         csp_nonce_generator=csp_nonce,
     )
     stock_templates(app, admin.theme.folder)
+    check_sheets()  # a bad Meta.sheet fails here, not on a clerk's export
     for model, view_class, category in REGISTRY:
         admin.add_view(view_class(model, category=category))
+    # the import upload's size limit must apply before the CSRF check reads the form
+    app.before_request_funcs.setdefault(None, []).insert(0, widen_upload_limit)
     admin.add_view(CheckinView(name="活动签到", endpoint="checkin", url="checkin", category="活动"))
     admin.add_view(PointsBankView(name="积分银行", endpoint="points_bank", url="points-bank", category="志愿服务"))
     admin.add_view(AccountsIssueView(name="账号开通", endpoint="accounts_issue", url="accounts-issue", category="系统"))

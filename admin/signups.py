@@ -6,15 +6,20 @@ A sign-up's status is never a form field: a clerk-entered sign-up goes through
 (which promotes the first waiting person), check-in through the 签到 screens. Sign-ups
 are never deleted (deleting a registered one would free a place without promotion).
 """
-from flask import current_app, flash, url_for
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, url_for
+from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.model.template import EndpointLinkRowAction
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from models import Signup, SignupStatus
+from models import Signup, SignupStatus, now
 from services import events, signups
+from services.roster_pdf import roster_pdf
 from services.errors import ServiceError
 
 from .base import AdminForm, IdEqualFilter, parse_ids
@@ -68,9 +73,9 @@ class EventSignupsMixin(MachineMovesMixin):
     column_labels = {"signup_counts": "报名情况"}
     column_export_exclude_list = ("signup_counts",)
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None, **kwargs):
         count, rows = super().get_list(page, sort_column, sort_desc, search, filters,
-                                       execute=execute, page_size=page_size)
+                                       execute=execute, page_size=page_size, **kwargs)
         if execute:
             counts = signups.place_counts([row.id for row in rows])
             for row in rows:
@@ -78,6 +83,26 @@ class EventSignupsMixin(MachineMovesMixin):
         return count, rows
 
     column_formatters = {"signup_counts": _format_counts}
+    column_extra_row_actions = [EndpointLinkRowAction("fa fa-print", ".roster_pdf_view", title="签到表（PDF）",
+                                                      id_arg="event_id")]
+
+    @expose("/roster/<int:event_id>.pdf")
+    def roster_pdf_view(self, event_id):
+        """签到表: the event's roster on A4 (services/roster_pdf.py)."""
+        event = self.get_one(event_id)
+        if event is None:
+            abort(404)
+        pdf = roster_pdf(event, community=current_app.config["COMMUNITY_NAME"], printed_at=now())
+        title = quote(f"签到表-{event.title}.pdf")
+        return Response(pdf, mimetype="application/pdf", headers={
+            "Content-Disposition": f"inline; filename=roster_{event.id}.pdf; filename*=UTF-8''{title}",
+            "Cache-Control": "no-store"})
+
+    def detail_actions(self, record):
+        return super().detail_actions(record) + [
+            ("签到表（PDF）", url_for(".roster_pdf_view", event_id=record.id)),
+            ("报名名单", signups_url(record.id)),
+        ]
 
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)

@@ -3,15 +3,20 @@ from flask import flash
 from wtforms import PasswordField
 from wtforms.validators import Length, Optional
 
-from models import (AccountActivation, ApiToken, AuditLog, Claim, Event, Grid, LoginAttempt, LoginSession,
-                    MemberUnit, Notice, NoticeDelivery, PointsEntry, ProgressReport, Project, Role, Signup, User,
-                    Volunteer, VolunteerApplication, VolunteerTeam, WorkOrder)
+from models import (AccountActivation, ApiToken, AuditLog, Claim, ClaimStatus, Event, Grid, ImportJob, LoginAttempt,
+                    LoginSession, MemberUnit, Notice, NoticeDelivery, PointsEntry, ProgressReport, Project,
+                    ProjectCategory, Role, Signup, SignupStatus, User, Volunteer, VolunteerApplication, VolunteerTeam,
+                    WorkOrder)
+from services import claims, signups, workorders
 
 from models.exposure import admin_filters
-from services import audit
 
 from .accounts import AccountRulesMixin, LoginAttemptAdminMixin, LoginSessionAdminMixin
+from .audit import AuditLogMixin
 from .base import SecureModelView
+from .bulk import BulkMove, Param
+from .categories import ProjectCategoryRulesMixin
+from .imports import ImportJobRulesMixin
 from .signups import EventSignupsMixin, SignupRulesMixin, event_filter
 from .claims import (ClaimReviewMixin, PendingQueueMixin, ProgressReportRulesMixin, ProjectSlotsMixin,
                      WithdrawnQueueMixin)
@@ -32,6 +37,7 @@ class MemberUnitView(SecureModelView):
     column_searchable_list = ("name", "contact", "address")
     column_filters = admin_filters(MemberUnit, "status", "joined_on")
     column_default_sort = "name"
+    bulk_fields = ("grid", "status")
 
 
 class ProjectView(ProjectSlotsMixin, SecureModelView):
@@ -39,6 +45,7 @@ class ProjectView(ProjectSlotsMixin, SecureModelView):
                    "published", "status", "progress")
     column_searchable_list = ("title", "category")
     column_filters = admin_filters(Project, "published", "deadline")
+    bulk_fields = ("grid", "published")  # status: the project machine's moves (admin/bulk.py)
 
 
 class ClaimView(ClaimReviewMixin, SecureModelView):
@@ -48,6 +55,14 @@ class ClaimView(ClaimReviewMixin, SecureModelView):
     column_list = ("project", "unit", "status", "created_at", "reviewed_by", "reviewed_at", "withdrawn_at")
     column_searchable_list = ("plan",)
     column_filters = ("status", "unit", "project", "created_at")
+    bulk_moves = {
+        "confirm": BulkMove("确认认领", lambda pk, user, p: claims.confirm_claim(pk, user=user, note=p.get("note")),
+                            allowed=lambda c: c.status == ClaimStatus.PENDING,
+                            params=(Param("note", "审核意见（选填）", required=False),)),
+        "reject": BulkMove("驳回认领", lambda pk, user, p: claims.reject_claim(pk, user=user, reason=p.get("reason")),
+                           allowed=lambda c: c.status == ClaimStatus.PENDING,
+                           params=(Param("reason", "驳回原因"),)),
+    }
 
 
 class PendingClaimView(PendingQueueMixin, ClaimView):
@@ -70,6 +85,7 @@ class EventView(EventSignupsMixin, SecureModelView):
     column_searchable_list = ("title", "location")
     column_filters = admin_filters(Event, "published")
     column_default_sort = ("starts_at", True)
+    bulk_fields = ("published",)  # status: the event machine's moves (admin/bulk.py)
 
 
 class SignupView(SignupRulesMixin, SecureModelView):
@@ -79,6 +95,10 @@ class SignupView(SignupRulesMixin, SecureModelView):
     column_searchable_list = ("name", "phone", "code")
     column_filters = ("status", event_filter(), "event", "volunteer", "checked_in_at")
     column_default_sort = ("created_at", False)
+    bulk_moves = {
+        "cancel": BulkMove("取消报名", lambda pk, user, p: signups.cancel(pk, user=user),
+                           allowed=lambda s: s.status in (SignupStatus.REGISTERED, SignupStatus.WAITLISTED)),
+    }
 
 
 class VolunteerTeamView(SecureModelView):
@@ -90,6 +110,7 @@ class VolunteerView(SecureModelView):
     column_list = ("name", "phone", "team", "grid", "party_member", "skills", "joined_on", "status", "points_balance")
     column_searchable_list = ("name", "phone", "skills")
     column_filters = ("team", "grid", "party_member", "status", "joined_on")
+    bulk_fields = ("team", "grid", "status")
 
 
 class PointsEntryView(SecureModelView):
@@ -119,6 +140,18 @@ class WorkOrderView(WorkOrderVolunteersMixin, WorkOrderMovesMixin, SecureModelVi
                       "grid", "assignee_unit", "assignee_volunteer", "assignee_worker",
                       "channel", "category", "rating", "due_at", "created_at")
     form_columns = ("channel", "requester_name", "requester_phone", "grid", "category", "description", "due_at")
+    bulk_fields = ("grid",)
+    bulk_moves = {
+        "dispatch": BulkMove("派单给成员单位", lambda pk, user, p: workorders.move(pk, "dispatch", user=user, unit=p["unit"]),
+                             allowed=lambda o: "dispatch" in workorders.allowed_actions(o),
+                             params=(Param("unit", "承办单位", "unit"),)),
+        "resolve": BulkMove("办结", lambda pk, user, p: workorders.move(pk, "resolve", user=user, result=p["result"]),
+                            allowed=lambda o: "resolve" in workorders.allowed_actions(o),
+                            params=(Param("result", "办理结果"),)),
+        "revoke": BulkMove("撤销", lambda pk, user, p: workorders.move(pk, "revoke", user=user, reason=p["reason"]),
+                           allowed=lambda o: "revoke" in workorders.allowed_actions(o),
+                           params=(Param("reason", "撤销原因"),)),
+    }
 
 
 class UserView(UserActivationMixin, AccountRulesMixin, SecureModelView):
@@ -194,24 +227,29 @@ class LoginAttemptView(LoginAttemptAdminMixin, SecureModelView):
     pass
 
 
-class AuditLogView(SecureModelView):
-    permission = "accounts.manage"
-    can_create = False
-    can_edit = False
-    can_delete = False
-    column_list = ("created_at", "username", "action", "entity", "entity_id", "changes", "ip")
-    column_formatters = {
-        "action": lambda view, context, model, name: audit.action_label(model.action),
-        "changes": lambda view, context, model, name: _shorten(model.changes, 80),
-    }
-    column_searchable_list = ("username", "entity", "changes")
-    column_filters = ("action", "entity", "created_at")
+class AuditLogView(AuditLogMixin, SecureModelView):
+    """操作日志: read by clerks and admins, changed by no one (see admin/audit.py)."""
+
+    column_filters = AuditLogMixin.audit_filters(AuditLog)
+
+
+class ProjectCategoryView(ProjectCategoryRulesMixin, SecureModelView):
+    """项目分类: the list a project's category is chosen from; clerks extend it."""
+
+    column_list = ("name", "line", "sort_order", "active", "note")
+    column_searchable_list = ("name",)
+    column_filters = ("line", "active")
+    column_default_sort = "sort_order"
+
+
+class ImportJobView(ImportJobRulesMixin, SecureModelView):
+    """导入记录: every spreadsheet brought in, read-only (imports start from each list's 导入)."""
+
+    column_list = ("created_at", "entity", "filename", "status", "total_rows", "created_count", "updated_count",
+                   "unchanged_count", "problem_count", "created_by", "applied_at")
+    column_filters = ("status", "created_by", "created_at")
+    column_searchable_list = ("filename",)
     column_default_sort = ("created_at", True)
-
-
-def _shorten(text, limit):
-    text = text or ""
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # (model, view class, menu category): adding an entity is one line here.
@@ -219,6 +257,7 @@ REGISTRY = [
     (MemberUnit, MemberUnitView, "联盟"),
     (Grid, GridView, "联盟"),
     (Project, ProjectView, "项目认领"),
+    (ProjectCategory, ProjectCategoryView, "项目认领"),
     (Claim, ClaimView, "项目认领"),
     (Claim, PendingClaimView, "项目认领"),
     (Claim, WithdrawnClaimView, "项目认领"),
@@ -238,4 +277,5 @@ REGISTRY = [
     (LoginSession, LoginSessionView, "系统"),
     (LoginAttempt, LoginAttemptView, "系统"),
     (AuditLog, AuditLogView, "系统"),
+    (ImportJob, ImportJobView, "系统"),
 ]

@@ -85,6 +85,8 @@ PERMISSIONS = {
     "accounts.issue": _role_in(Role.ADMIN, Role.CLERK),
     # the caller's own notices (the bell, /notices)
     "notices.own": _role_in(Role.ADMIN, Role.CLERK, Role.UNIT, Role.VOLUNTEER),
+    # reading the audit log (nobody edits or deletes it)
+    "audit.read": _role_in(Role.ADMIN, Role.CLERK),
 }
 
 

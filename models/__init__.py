@@ -6,10 +6,11 @@ from .accounts import AccountActivation, ApiToken, AuditLog, LoginAttempt, Login
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
 from .base import SHANGHAI, BaseModel, Choices, clock, db, now
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
+from .imports import ImportJob, ImportStatus
 from .media import Photo
 from .notices import DeliveryStatus, Notice, NoticeDelivery
 from .points import AppendOnlyError, EntryKind, PointsEntry
-from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectStatus
+from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectCategory, ProjectStatus
 from .ratelimit import RateLimitCounter
 from .registrations import ApplicationStatus, VolunteerApplication
 from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
@@ -23,11 +24,13 @@ ALL_MODELS = [
     Photo, Notice,
     RateLimitCounter,
     NoticeDelivery, AccountActivation, VolunteerApplication,
+    ProjectCategory, ImportJob,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + [
-    "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "ApplicationStatus", "DeliveryStatus", "BaseModel", "Channel", "Choices", "ClaimStatus",
-    "EntryKind", "EventCategory", "EventStatus", "Line", "OrderCategory", "OrderStatus",
+    "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "ApplicationStatus", "BaseModel", "Channel", "Choices",
+    "ClaimStatus", "DeliveryStatus",
+    "EntryKind", "EventCategory", "EventStatus", "ImportStatus", "Line", "OrderCategory", "OrderStatus",
     "ProjectStatus", "Rating", "Role", "SessionEnd", "SignupStatus", "UnitKind", "UnitStatus",
     "VolunteerStatus", "clock", "db", "now",
 ]

@@ -153,6 +153,19 @@ class AuditLog(BaseModel):
     def __str__(self):
         return f"{self.username or '系统'} {self.action} {self.entity}#{self.entity_id}"
 
+    # read-only for everyone: a row is written once and never changed or deleted
+    def save(self, *args, **kwargs):
+        if self._pk is not None and not kwargs.get("force_insert"):
+            from .points import AppendOnlyError
+
+            raise AppendOnlyError("操作日志只能追加，不能修改")
+        return super().save(*args, **kwargs)
+
+    def delete_instance(self, *args, **kwargs):
+        from .points import AppendOnlyError
+
+        raise AppendOnlyError("操作日志不能删除")
+
 
 class AccountActivation(BaseModel):
     """A one-time activation link: the account holder sets their own password through it

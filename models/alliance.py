@@ -19,6 +19,8 @@ class Grid(TimestampedModel):
         verbose_name = "网格"
         public_fields = ("id", "number", "name", "party_leader", "worker")
         api = dict(path="grids", sorts=("number", "name", "id"), default_sort="number")
+        sheet = dict(key=("name",), columns=("number", "name", "party_leader", "worker", "worker_phone",
+                                             "unit_leaders", "households", "note"))
 
 
 class UnitKind(Choices):
@@ -50,3 +52,8 @@ class MemberUnit(TimestampedModel):
         public_fields = ("id", "name", "kind", "address", "grid", "joined_on", "intro")
         api = dict(path="units", visible={"status": UnitStatus.ACTIVE}, filters=("kind", "grid"),
                    sorts=("name", "id"), default_sort="name")
+        sheet = dict(key=("name",), columns=("name", "kind", "contact", "phone", "address", "grid",
+                                             "joined_on", "status", "intro"))
+        # pickers of units (admin forms): active first, 已退出 hidden until asked for
+        picker = dict(field="status", order=("active", "suspended", "withdrawn"), hidden=("withdrawn",),
+                      reveal="显示已退出单位")

@@ -50,6 +50,11 @@ class Event(TimestampedModel):
                    filters=("category", "status", "organiser",
                             ("date_from", "starts_at", ">="), ("date_to", "starts_at", "<=")),
                    sorts=("starts_at", "created_at", "id"), default_sort="starts_at")
+        # status moves only through the event machine (services/events.py): exported, never imported
+        sheet = dict(key=("title", "starts_at"), columns=("title", "category", "starts_at", "ends_at", "location",
+                                                          "organiser", "capacity", "description", "published",
+                                                          "points"),
+                     readonly=("status",))
 
     CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "location", "description", "status")
 

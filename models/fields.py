@@ -95,3 +95,20 @@ class BoundedIntegerField(IntegerField):
             checks.append(f"{column} <= {int(self.max_value)}")
         if checks:
             self.constraints = [Check(" AND ".join(checks))]
+
+
+class VocabularyField(CharField):
+    """Text chosen from a list clerks keep (a model with a unique ``name``), not free text.
+
+    ``vocabulary`` names that model; forms offer its active names, imports accept only them.
+    The column keeps the name itself, so lists, filters and the API read it as before.
+    """
+
+    def __init__(self, *args, vocabulary=None, **kwargs):
+        self.vocabulary = vocabulary
+        super().__init__(*args, **kwargs)
+
+    def vocabulary_model(self):
+        from . import ALL_MODELS
+
+        return next(m for m in ALL_MODELS if m.__name__ == self.vocabulary)

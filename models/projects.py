@@ -1,10 +1,10 @@
 """Governance projects (治理项目), the claims units make on them, and progress reports."""
-from peewee import SQL, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, TextField
+from peewee import SQL, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from .accounts import User
 from .alliance import Grid, MemberUnit
 from .base import Choices, TimestampedModel, now
-from .fields import BoundedIntegerField
+from .fields import BoundedIntegerField, VocabularyField
 
 
 class Line(Choices):
@@ -27,10 +27,24 @@ class ProjectStatus(Choices):
     CLOSED = ("closed", "已关闭")
 
 
+class ProjectCategory(TimestampedModel):
+    """项目分类: the list clerks extend; a project's category is one of these names."""
+
+    name = CharField(max_length=50, unique=True, verbose_name="分类名称")
+    line = CharField(max_length=20, choices=Line.choices, null=True, index=True, verbose_name="所属联治类别")
+    sort_order = IntegerField(default=0, verbose_name="排序")
+    active = BooleanField(default=True, verbose_name="启用")
+    note = TextField(null=True, verbose_name="说明")
+
+    class Meta:
+        verbose_name = "项目分类"
+        table_name = "project_category_list"  # "project_category" is the name of project.category's index
+
+
 class Project(TimestampedModel):
     title = CharField(max_length=200, verbose_name="项目名称")
     line = CharField(max_length=20, choices=Line.choices, index=True, verbose_name="联治类别")
-    category = CharField(max_length=50, index=True, verbose_name="项目分类")
+    category = VocabularyField(max_length=50, index=True, vocabulary="ProjectCategory", verbose_name="项目分类")
     description = TextField(null=True, verbose_name="项目内容")
     grid = ForeignKeyField(Grid, null=True, on_delete="RESTRICT", backref="projects", verbose_name="所在网格")
     needs = TextField(null=True, verbose_name="需求与资源")
@@ -61,6 +75,10 @@ class Project(TimestampedModel):
                    filters=("line", "category", "grid", "status"),
                    sorts=("created_at", "deadline", "id"), default_sort="-created_at",
                    computed={"slots_left": ("integer", "剩余名额")})
+        # status and progress follow claims and progress reports; an import never sets them
+        sheet = dict(key=("title", "line"), columns=("title", "line", "category", "description", "grid", "needs",
+                                                     "slots", "deadline", "published"),
+                     readonly=("status", "progress", "live_claims"))
 
     @property
     def slots_left(self):

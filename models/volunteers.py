@@ -17,6 +17,7 @@ class VolunteerTeam(TimestampedModel):
         verbose_name = "志愿服务队"
         public_fields = ("id", "name", "leader", "founded_on", "intro")
         api = dict(path="teams", sorts=("name", "id"), default_sort="name")
+        sheet = dict(key=("name",), columns=("name", "leader", "leader_phone", "founded_on", "intro"))
 
 
 class VolunteerStatus(Choices):
@@ -40,3 +41,6 @@ class Volunteer(TimestampedModel):
     class Meta:
         verbose_name = "志愿者"
         read_only = ("points_balance",)  # kept by services.points with each ledger entry
+        sheet = dict(key=("phone",), columns=("name", "phone", "team", "grid", "party_member", "skills",
+                                              "joined_on", "status"),
+                     readonly=("points_balance",))

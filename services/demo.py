@@ -297,6 +297,19 @@ def _wipe():
         model.delete().execute()
 
 
+def _ensure_categories():
+    """项目分类: the seed's categories of each 联治 line, in order, beside any a clerk added."""
+    from models import ProjectCategory
+
+    have = {name for (name,) in ProjectCategory.select(ProjectCategory.name).tuples()}
+    order = 0
+    for line, categories in LINE_CATEGORIES.items():
+        for name in categories:
+            order += 10
+            if name not in have:
+                ProjectCategory.create(name=name, line=line, sort_order=order)
+
+
 def _bulk(model, rows):
     if not rows:
         return
@@ -824,6 +837,7 @@ class _Builder:
         for model in SEEDED_MODELS:
             _bulk(model, self.rows[model])
         _reset_sequences(SEEDED_MODELS)
+        _ensure_categories()
         audit.record("seed_demo", entity="Demo", changes=self.counts())
 
     def counts(self):

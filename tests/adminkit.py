@@ -62,7 +62,7 @@ def details_rows(html):
 
 
 def role_for(view_class):
-    """Admins manage accounts, tokens and the audit log; clerks everything else."""
+    """Admins manage accounts and tokens; clerks everything else (the audit log they read)."""
     return Role.ADMIN if view_class.permission == "accounts.manage" else Role.CLERK
 
 
@@ -102,6 +102,8 @@ def populate(copies=2):
         notice = keep(f.make_notice(recipient=user))
         keep(f.make_delivery(notice=notice, address=f"1390000001{i}"))
         keep(f.make_activation(user=user, created_by=user))
+        keep(f.make_category(note="第一行\n第二行"))
+        keep(f.make_import_job(created_by=user))
     return out
 
 

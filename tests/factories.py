@@ -211,3 +211,25 @@ def make_activation(**kw):
     kw.setdefault("digest", hashlib.sha256(secrets.token_bytes(16)).hexdigest())
     kw.setdefault("expires_at", now() + dt.timedelta(days=7))
     return AccountActivation.create(**kw)
+
+
+def make_category(**kw):
+    from models import ProjectCategory
+
+    kw.setdefault("name", f"测试分类{_n()}")
+    kw.setdefault("line", Line.LIVELIHOOD)
+    return ProjectCategory.create(**kw)
+
+
+def make_import_job(**kw):
+    import hashlib
+
+    from models import ImportJob, ImportStatus
+
+    data = kw.pop("data", "姓名,手机号\n张三,13900000000\n".encode())
+    if "created_by" not in kw:
+        kw["created_by"] = make_user(role=Role.CLERK)
+    kw.setdefault("entity", "volunteer")
+    kw.setdefault("filename", "志愿者名册.csv")
+    kw.setdefault("status", ImportStatus.UPLOADED)
+    return ImportJob.create(data=data, size=len(data), digest=hashlib.sha256(data).hexdigest(), **kw)

@@ -54,6 +54,7 @@ def test_the_edit_form_cannot_set_status_or_progress(client, auth):
 
 
 def test_a_new_project_is_a_draft_until_published(client, auth):
+    f.make_category(name="老旧小区改造")  # a category is chosen from the list clerks keep
     auth.as_role(Role.CLERK)
     response = client.post("/admin/project/new/", data={"title": "楼道微改造", "line": "property",
                                                         "category": "老旧小区改造", "slots": "1",

@@ -1,0 +1,474 @@
+"""Admin lists: related records joined once and named, search, filters, sorting, paging.
+
+Closes, for every list: one query per foreign key per row (related rows are joined once),
+raw codes and ids on screen (choices and related records are shown by their Chinese
+label / name), and ``page=-1`` or a bad id giving a 500 (parameters clamped and checked).
+"""
+import datetime as dt
+import decimal
+
+from flask import flash, has_request_context, request
+from flask_admin.babel import lazy_gettext
+from flask_admin.contrib.peewee import filters as pw_filters
+from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
+from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, DecimalField,
+                    FloatField, ForeignKeyField, IntegerField, TextField)
+
+from models.base import DISPLAY_ATTRS, display_field
+from models.bounds import ID_MAX, INT_MAX, INT_MIN, date_in_range, date_range_message, is_id, parse_id
+from models.fields import BoundedIntegerField, PhoneField
+from services.points import format_hours
+
+
+def has_display_name(model):
+    return any(attr in model._meta.fields for attr in DISPLAY_ATTRS)
+
+
+def search_fields_of(model):
+    """Text columns a person would type to find a record (never hashes or codes)."""
+    if has_display_name(model):
+        return [display_field(model)]
+    return [f for f in model._meta.sorted_fields
+            if isinstance(f, (CharField, TextField)) and not f.choices][:1]
+
+
+def record_label(record):
+    """What a related record is called on screen: its name, never its id."""
+    if record is None:
+        return ""
+    if has_display_name(type(record)):
+        return str(getattr(record, display_field(type(record)).name) or "")
+    return str(record)
+
+
+class SafeAjaxLoader(QueryAjaxModelLoader):
+    """The search-as-you-type picker: an unknown or malformed id is "nothing chosen" (the
+    stock loader raises DoesNotExist → 500), and the search term is bounded."""
+
+    def get_one(self, pk):
+        pk = parse_id(pk)
+        return None if pk is None else self.model.get_or_none(self.model._meta.primary_key == pk)
+
+    def get_list(self, term, offset=0, limit=20):
+        return super().get_list((term or "")[:100], min(max(int(offset or 0), 0), ID_MAX),
+                                min(max(int(limit or 20), 1), 50))
+
+
+# --- filters -------------------------------------------------------------------
+
+class ChoiceEqualFilter(pw_filters.FilterEqual):
+    """Equality on a choices column; only the listed codes are valid."""
+
+    def validate(self, value):
+        return value in dict(self.options)
+
+    def operation(self):
+        return lazy_gettext("equals")
+
+
+class LazyOptions:
+    """Filter options queried when the list page renders, not once at start-up
+    (Flask-Admin caches a callable's result for the life of the process)."""
+
+    def __init__(self, rel_model):
+        self.rel_model = rel_model
+
+    def __bool__(self):
+        return True
+
+    def __iter__(self):
+        label = display_field(self.rel_model)
+        query = (self.rel_model.select(self.rel_model._meta.primary_key, label)
+                 .order_by(label).limit(1000).tuples())
+        return iter([(str(pk), str(name)) for pk, name in query])
+
+
+def parse_ids(raw, limit=500):
+    """Record ids from a bulk action or a query string (``1,2,3`` or repeated values):
+    digits only, de-duplicated, at most ``limit``."""
+    out = []
+    for chunk in raw:
+        for part in str(chunk).split(","):
+            pk = parse_id(part)
+            if pk is not None and pk not in out:
+                out.append(pk)
+    return out[:limit]
+
+
+class IdEqualFilter(pw_filters.FilterEqual):
+    """Equality on an id column; anything but a plain number is an invalid value."""
+
+    def validate(self, value):
+        return is_id(value)
+
+    def clean(self, value):
+        return parse_id(value)
+
+    def operation(self):
+        return lazy_gettext("equals")
+
+
+class RelatedEqualFilter(IdEqualFilter):
+    """Pick a related record from a drop-down (small related tables only)."""
+
+    def __init__(self, column, name, rel_model):
+        self.rel_model = rel_model
+        super().__init__(column, name, options=LazyOptions(rel_model))
+
+
+class RelatedLikeFilter(pw_filters.BasePeeweeFilter):
+    """Text search on the related record's name (joins its alias)."""
+
+    def apply(self, query, value):
+        return query.where(self.column ** f"%{value}%")
+
+    def validate(self, value):
+        return 0 < len(value) <= 100
+
+    def operation(self):
+        return lazy_gettext("contains")
+
+
+class OutOfRange(ValueError):
+    """A filter value that parses but lies outside what the columns hold."""
+
+
+def bounded_filter(flt):
+    """A list filter whose parsed value must fit the column: dates in the supported
+    range, integers within INTEGER. Out of range: the filter is ignored and the notice
+    says why (the stock validation would only say "invalid value")."""
+    raw_clean, raw_validate = flt.clean, flt.validate
+
+    def checked(value):
+        result = raw_clean(value)
+        for item in result if isinstance(result, list) else [result]:
+            if isinstance(item, (dt.date, dt.datetime)) and not date_in_range(item):
+                raise OutOfRange(date_range_message("筛选日期"))
+            if isinstance(item, int) and not isinstance(item, bool) and not INT_MIN <= item <= INT_MAX:
+                raise OutOfRange("筛选的数值超出范围")
+        return result
+
+    def validate(value):
+        if raw_validate(value):
+            return True
+        try:
+            raw_clean(value)
+        except (ValueError, TypeError, OverflowError):
+            return False
+        return True  # it parses but is out of range: get_list skips it with the reason
+
+    flt.clean, flt.validate = checked, validate
+    return flt
+
+
+# Past any real list, yet page × page size stays a number both databases take as OFFSET.
+LIST_PAGE_MAX = ID_MAX // 100
+
+SMALL_RELATED = {"grid", "member_unit", "volunteer_team", "account"}
+
+class ListingMixin:
+    """Lists, filters, sorting and record look-up of ``SecureModelView``."""
+
+    # -- naming -----------------------------------------------------------------
+
+    def _field_for_path(self, path):
+        model, field = self.model, None
+        for part in path.split("."):
+            field = model._meta.fields.get(part)
+            if field is None:
+                return None
+            if isinstance(field, ForeignKeyField):
+                model = field.rel_model
+        return field
+
+    def get_column_name(self, field):
+        if self.column_labels and field in self.column_labels:
+            return self.column_labels[field]
+        name = field if isinstance(field, str) else getattr(field, "name", str(field))
+        model_field = self._field_for_path(name)
+        if model_field is not None and model_field.verbose_name:
+            return model_field.verbose_name
+        return super().get_column_name(field)
+
+    # -- list columns, joins and formatting -----------------------------------------
+
+    def scaffold_list_columns(self):
+        hidden = {"id", "password_hash", "digest", "updated_at"}
+        return [f.name for f in self.model._meta.sorted_fields if f.name not in hidden
+                and not isinstance(f, TextField)]
+
+    def _alias_for(self, path):
+        """A joined alias per foreign-key path (``unit``, ``claim.project``), built once."""
+        if path in self._joins:
+            return self._joins[path][0]
+        parent_path, _, attr = path.rpartition(".")
+        parent = self._alias_for(parent_path) if parent_path else self.model
+        parent_model = self._field_for_path(parent_path).rel_model if parent_path else self.model
+        fk = parent_model._meta.fields[attr]
+        alias = fk.rel_model.alias(f"j_{path.replace('.', '_')}")
+        on_field = getattr(parent, fk.name)
+        self._joins[path] = (alias, parent, on_field, attr)
+        return alias
+
+    def _fk_paths(self, columns):
+        paths = []
+        for column in columns:
+            name = column if isinstance(column, str) else None
+            if not name:
+                continue
+            parts = name.split(".")
+            model = self.model
+            for i, part in enumerate(parts):
+                field = model._meta.fields.get(part)
+                if not isinstance(field, ForeignKeyField):
+                    break
+                path = ".".join(parts[: i + 1])
+                if path not in paths:
+                    paths.append(path)
+                model = field.rel_model
+        return paths
+
+    def _join_paths(self, query, paths):
+        selected = []
+        for path in paths:
+            alias = self._alias_for(path)
+            _, parent, on_field, attr = self._joins[path]
+            rel_model = alias.model
+            if has_display_name(rel_model):
+                selected.append(getattr(alias, rel_model._meta.primary_key.name))
+                selected.append(getattr(alias, display_field(rel_model).name))
+            else:  # named by its __str__: load the whole row
+                selected.extend(getattr(alias, f.name) for f in rel_model._meta.sorted_fields)
+            for extra in getattr(rel_model._meta, "label_joins", ()):
+                selected.append(getattr(alias, extra))
+            query = query.join_from(parent, alias, JOIN.LEFT_OUTER,
+                                    on=(on_field == getattr(alias, rel_model._meta.primary_key.name)),
+                                    attr=attr)
+        return query.select_extend(*selected) if selected else query
+
+    def get_query(self):
+        return self.model.select()
+
+    def init_search(self):
+        if self.column_searchable_list is None:
+            self.column_searchable_list = [
+                f.name for f in self.model._meta.sorted_fields
+                if isinstance(f, (CharField, TextField)) and not f.choices
+                and not isinstance(f, PhoneField) and f.name not in ("password_hash", "digest")
+            ][:4]
+        return super().init_search()
+
+    def search_placeholder(self):
+        if not self._search_fields:
+            return None
+        return "搜索" + "、".join(self.get_column_name(f.name) for f in self._search_fields)
+
+    def get_filters(self):
+        if self.column_filters is None:
+            self.column_filters = [
+                f.name for f in self.model._meta.sorted_fields
+                if f.choices or isinstance(f, (BooleanField, DateField, DateTimeField))
+                or isinstance(f, ForeignKeyField) and has_display_name(f.rel_model)
+            ]
+        return super().get_filters()
+
+    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        field = self._field_for_path(name) if isinstance(name, str) else None
+        if field is not None and field.choices and name not in (column_formatters or {}):
+            value = self._path_value(model, name)
+            return dict(field.choices).get(value, value or "")
+        if isinstance(field, ForeignKeyField) and name not in (column_formatters or {}):
+            return record_label(self._path_value(model, name))
+        return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
+
+    @staticmethod
+    def _path_value(model, path):
+        value = model
+        for part in path.split("."):
+            if value is None:
+                return None
+            value = getattr(value, part)
+        return value
+
+    column_type_formatters = {
+        bool: lambda view, value, name=None: "是" if value else "否",
+        type(None): lambda view, value, name=None: "",
+        dt.datetime: lambda view, value, name=None: value.strftime("%Y-%m-%d %H:%M"),
+        dt.date: lambda view, value, name=None: value.strftime("%Y-%m-%d"),
+        decimal.Decimal: lambda view, value, name=None: format_hours(value),  # hours, the only decimals
+    }
+
+    # -- sorting, searching, filtering ----------------------------------------------
+
+    def scaffold_sortable_columns(self):
+        columns = {}
+        for field in self.model._meta.sorted_fields:
+            if isinstance(field, ForeignKeyField):
+                columns[field.name] = field.name  # resolved to the joined name in get_list
+            elif not isinstance(field, TextField):
+                columns[field.name] = field
+        return columns
+
+    def get_sortable_columns(self):
+        self._sortable_columns = self.scaffold_sortable_columns()
+        for column in self.column_list or []:
+            if isinstance(column, str) and "." in column and self._field_for_path(column) is not None:
+                self._sortable_columns[column] = column
+        return self._sortable_columns
+
+    def scaffold_filters(self, name):
+        """Filters for a column or a foreign-key path such as ``claim.project``."""
+        path = name if isinstance(name, str) else name.name
+        field = self._field_for_path(path)
+        if field is None:
+            raise ValueError(f"{type(self).__name__}: no field for filter {name!r}")
+        label = self.get_column_name(path)
+        parent_path = path.rpartition(".")[0]
+        out = self._filters_for(field, label, path)
+        for flt in out or ():
+            flt.join_path = getattr(flt, "join_path", parent_path)
+            bounded_filter(flt)
+        return out
+
+    def _filters_for(self, field, label, path):
+        parent_path = path.rpartition(".")[0]
+        # the column itself, or the same column on the joined alias of a path
+        column = getattr(self._alias_for(parent_path), field.name) if parent_path else field
+        if field.choices:
+            return [ChoiceEqualFilter(column, label, options=field.choices),
+                    pw_filters.FilterNotEqual(column, label, options=field.choices)]
+        if isinstance(field, ForeignKeyField):
+            rel = field.rel_model
+            if not has_display_name(rel):
+                raise ValueError(f"{type(self).__name__}: {rel.__name__} has no name column; "
+                                 f"filter on a path through it, e.g. {path}.<foreign key>")
+            name_col = getattr(self._alias_for(path), display_field(rel).name)
+            out = [RelatedLikeFilter(name_col, label)]
+            out[0].join_path = path
+            if rel._meta.table_name in SMALL_RELATED:
+                out.insert(0, RelatedEqualFilter(column, label, rel))
+            return out
+        for klass, converter in (
+            (BooleanField, self.filter_converter.conv_bool),
+            (DateTimeField, self.filter_converter.conv_datetime),
+            (DateField, self.filter_converter.conv_date),
+            ((IntegerField, BoundedIntegerField), self.filter_converter.conv_int),
+            ((DecimalField, FloatField), self.filter_converter.conv_float),
+            ((CharField, TextField, PhoneField), self.filter_converter.conv_string),
+        ):
+            if isinstance(field, klass):
+                return converter(column, label)
+        return None
+
+    def related_scope(self):
+        """``?of=team.3``: the list narrowed to the records pointing at one record (the links
+        under a details page); (field, id) or None."""
+        if not has_request_context():
+            return None
+        name, _, pk = request.args.get("of", "").partition(".")
+        field = self.model._meta.fields.get(name)
+        if not isinstance(field, ForeignKeyField) or not pk.isdigit() or len(pk) > 9:
+            return None
+        return field, int(pk)
+
+    def related_scope_label(self):
+        scope = self.related_scope()
+        if scope is None:
+            return None
+        field, pk = scope
+        target = field.rel_model.get_or_none(field.rel_model._meta.primary_key == pk)
+        return f"{field.verbose_name}：{record_label(target) if target else '#%d' % pk}"
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None,
+                 join_paths=()):
+        query = self.get_query()
+        joined = set()
+        scope = self.related_scope()
+        if scope is not None:
+            query = query.where(scope[0] == scope[1])
+
+        def join(query, paths):
+            todo = [path for path in paths if path not in joined]
+            joined.update(todo)
+            return self._join_paths(query, todo) if todo else query
+
+        if self._search_supported and search:
+            for term in search.split()[:5]:
+                clause = None
+                for field in self._search_fields:
+                    q = field ** f"%{term[:100]}%"
+                    clause = q if clause is None else (clause | q)
+                query = query.where(clause)
+
+        for flt_idx, _name, value in filters or []:
+            try:
+                flt = self._filters[flt_idx]
+            except (IndexError, TypeError):
+                continue
+            query = join(query, self._fk_paths([getattr(flt, "join_path", None)]))
+            try:
+                query = flt.apply(query, flt.clean(value))
+            except OutOfRange as exc:
+                flash(f"{exc}，该筛选条件已忽略。", "error")
+            except (ValueError, TypeError):
+                flash("筛选条件的值无效，已忽略。", "error")
+
+        # counted before the display joins: only the joins a filter needs weigh on it
+        count = query.order_by().count() if not self.simple_list_pager else None
+        query = join(query, self._fk_paths([c for c, _ in self._list_columns] + list(join_paths)))
+
+        order = None
+        if sort_column is not None:
+            order = [(sort_column, bool(sort_desc))]
+        elif self.column_default_sort:
+            default = self.column_default_sort
+            order = [default] if isinstance(default, tuple) else [(default, False)]
+        clauses = []
+        for column, desc in order or [("id", True)]:
+            if isinstance(column, str) and column.split(".")[0] in self.model._meta.fields:
+                query = join(query, self._fk_paths([column]))
+            expr = self._sort_expression(column)
+            clauses.append(expr.desc() if desc else expr.asc())
+        clauses.append(self.model._meta.primary_key.desc())
+        query = query.order_by(*clauses)
+
+        if page_size is None:
+            page_size = self.page_size
+        page = max(int(page or 0), 0)
+        if page_size:
+            query = query.limit(page_size).offset(page * page_size)
+        if execute:
+            query = list(query)
+        return count, query
+
+    def _sort_expression(self, column):
+        if not isinstance(column, str):
+            return column
+        field = self._field_for_path(column)
+        if isinstance(field, ForeignKeyField):
+            alias = self._alias_for(column)
+            return getattr(alias, display_field(field.rel_model).name)
+        if "." in column:
+            parent_path = column.rpartition(".")[0]
+            alias = self._alias_for(parent_path)
+            return getattr(alias, field.name)
+        return getattr(self.model, column)
+
+    def _get_list_extra_args(self):
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), LIST_PAGE_MAX)
+        if args.sort is not None and not (0 <= args.sort < len(self._list_columns)):
+            args.sort = None
+        if args.search:
+            args.search = args.search[:200]
+        return args
+
+    def _get_column_by_idx(self, idx):
+        column = super()._get_column_by_idx(idx)
+        if column is not None and column[0] not in self._sortable_columns:
+            return None
+        return column
+
+    def get_one(self, id):
+        pk = parse_id(id)
+        return None if pk is None else self.model.get_or_none(self.model._meta.primary_key == pk)
