@@ -221,26 +221,23 @@ class UserActivationMixin:
 
 # --- work orders: 党员接单, result photos ----------------------------------------------------------
 
-def _result_with_photos(view, context, model, name):
-    text = Markup.escape(model.result or "")
-    shots = photos.photos_of("WorkOrder", [model.id], role="result")[model.id]
-    if not shots:
-        return text
-    images = Markup("").join(Markup('<a href="{}"><img src="{}" alt="办理结果照片" class="result-thumb"></a>').format(
-        photos.photo_url(p), photos.photo_url(p, thumb=True)) for p in shots)
-    return Markup("{}<div class=\"result-photos\">{}</div>").format(text, images)
+def _result_photos(order):
+    shots = photos.photos_of("WorkOrder", [order.id], role="result")[order.id]
+    return Markup('<div class="result-photos">{}</div>').format(Markup("").join(
+        Markup('<a href="{}"><img src="{}" alt="办理结果照片" class="result-thumb"></a>').format(
+            photos.photo_url(p), photos.photo_url(p, thumb=True)) for p in shots)) if shots else None
 
 
 class WorkOrderVolunteersMixin:
     """开放党员接单 / 取消开放 on the selected accepted orders."""
 
-    column_formatters_detail = {"result": _result_with_photos}
-    # the whole story of an order, the request and the result (with its photos) included
-    column_details_list = ("number", "channel", "requester_name", "requester_phone", "grid", "category",
-                           "description", "status", "assignee_unit", "assignee_volunteer", "assignee_worker",
-                           "due_at", "open_to_volunteers", "accepted_at", "dispatched_at", "taken_at",
-                           "resolved_at", "result", "returned_at", "return_reason", "rating", "rating_note",
-                           "rated_at", "redo_count", "reopened_at", "revoked_at", "revoke_reason", "created_at")
+    def detail_panels(self, record):
+        """The details page (admin/details.py): the result's photos under the fields."""
+        panels = list(super().detail_panels(record))
+        shots = _result_photos(record)
+        if shots:
+            panels.append(("办理结果照片", shots))
+        return panels
 
     def _open(self, ids, opened):
         done, failures = workorders.set_open_to_volunteers(parse_ids(ids), opened,
