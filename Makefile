@@ -1,6 +1,7 @@
 # The two commands of the README:  make run  |  make test
 PYTHON ?= python3
 VENV   := .venv
+SMTP_VENV := .venv-smtp
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 FLASK  := $(VENV)/bin/flask --app app
@@ -16,8 +17,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml $(SMTP_VENV)/.installed
 	$(PIP) install -q -e '.[test]'
+	touch $@
+
+# The tests' SMTP server (aiosmtpd) lives in a venv of its own: aiosmtpd pulls in atpublic,
+# whose top-level module ``public`` would shadow this project's public/ package.
+$(SMTP_VENV)/.installed:
+	$(PYTHON) -m venv $(SMTP_VENV)
+	$(SMTP_VENV)/bin/pip install -q "aiosmtpd>=1.4,<2"
 	touch $@
 
 install: $(VENV)/.installed
@@ -85,7 +93,8 @@ bench-modules: install-test
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.admin_export
 	$(PY) -m bench.imports
+	$(PY) -m bench.notices
 	$(PY) -m bench.storms
 
 clean:
-	rm -rf $(VENV) instance/alliance.db* .pytest_cache test-artifacts
+	rm -rf $(VENV) $(SMTP_VENV) instance/alliance.db* .pytest_cache test-artifacts

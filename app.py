@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from auth import web_security
 from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
+from services import delivery
 from services.points import format_hours
 from web import guard, ratelimit
 
@@ -35,6 +36,8 @@ def create_app(config=None):
     web_security.init_app(app)
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
     app.jinja_env.filters["hours"] = format_hours
+    app.jinja_env.globals["unread_notices"] = unread_notices
+    app.jinja_env.globals["workspace_todo"] = workspace_todo
 
     import admin
     import api
@@ -49,6 +52,25 @@ def create_app(config=None):
     app.add_url_rule("/healthz", "healthz", healthz)
     register_cli(app)
     return app
+
+
+def unread_notices():
+    """The bell's number for the logged-in account (asked by the templates that show it)."""
+    from flask import g
+    from flask_login import current_user
+
+    from services.notices import unread_count
+
+    if "unread_notices" not in g:
+        g.unread_notices = unread_count(current_user)
+    return g.unread_notices
+
+
+def workspace_todo():
+    """待办 N on the nav of a unit or a volunteer (public/workspace.py sections)."""
+    from public.workspace import todo_count
+
+    return todo_count()
 
 
 def security_headers(response):
@@ -103,17 +125,22 @@ def load_config(app, override):
         SIGNUP_LIMIT_PER_IP="5 per minute;30 per hour",
         SIGNUP_LIMIT_PER_PHONE="5 per 10 minutes;20 per day",
         LOOKUP_LIMIT_PER_IP="10 per minute;60 per hour",
+        REGISTER_LIMIT_PER_IP="5 per hour;20 per day",
+        ACTIVATION_DAYS=7,  # one-time activation links (services/activation.py)
+        **delivery.DEFAULTS,  # notices beyond the site: SMTP, the signed webhook, the worker
     )
     app.config.update(web_security.from_environ(os.environ))
+    app.config.update(delivery.from_environ(os.environ))
     for key in ("DATABASE_URL", "SECRET_KEY"):
         if os.environ.get(key):
             app.config[key] = os.environ[key]
     for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS", "CHECKIN_OPENS_BEFORE_MINUTES",
-                "CHECKIN_CLOSES_DAYS_AFTER", "IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS",
+                "CHECKIN_CLOSES_DAYS_AFTER", "IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS", "ACTIVATION_DAYS",
                 "DATABASE_POOL_SIZE", "DATABASE_POOL_STALE_TIMEOUT", "DATABASE_POOL_TIMEOUT"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
-    for key in ("SIGNUP_LIMIT_PER_IP", "SIGNUP_LIMIT_PER_PHONE", "LOOKUP_LIMIT_PER_IP", "RATELIMIT_KEY_PREFIX"):
+    for key in ("SIGNUP_LIMIT_PER_IP", "SIGNUP_LIMIT_PER_PHONE", "LOOKUP_LIMIT_PER_IP", "RATELIMIT_KEY_PREFIX",
+                "REGISTER_LIMIT_PER_IP"):
         if os.environ.get(key, "").strip():
             app.config[key] = os.environ[key].strip()
     if os.environ.get("RATELIMIT_STORAGE_URL", "").strip():
@@ -126,6 +153,7 @@ def load_config(app, override):
     if override:
         app.config.update(override)
     web_security.finish_config(app.config)
+    delivery.check_config(app.config)
     if os.environ.get("ALLIANCE_CLOCK"):
         # Tests only: a live test server starts its clock at the suite's pinned instant.
         from models.base import clock, parse_instant
@@ -319,3 +347,30 @@ def register_cli(app):
         except AccountError as exc:
             raise click.ClickException(str(exc))
         click.echo(f"已重置 {user.username} 的密码，结束 {ended} 个登录会话。")
+
+    @app.cli.command("deliver-notices", help="投递待发送的通知（邮件、短信/微信网关）；--loop 持续运行。")
+    @click.option("--loop", is_flag=True, help="持续运行：每隔 NOTICE_POLL_SECONDS 秒检查一次。")
+    def deliver_notices_command(loop):
+        from services.delivery import enabled_channels, run
+
+        channels = enabled_channels(app.config)
+        if not channels:
+            click.echo("未配置任何投递渠道（SMTP_HOST 或 NOTICE_WEBHOOK_URL），通知只在站内显示。")
+        else:
+            click.echo("投递渠道：" + "、".join(f"{c.label}（{c.name}）" for c in channels))
+
+        def report(totals):
+            if any(totals.values()):
+                click.echo(f"已发送 {totals['sent']} 条，待重试 {totals['retry']} 条，失败 {totals['failed']} 条")
+
+        stopping = []
+        if loop:  # SIGTERM (systemd, a supervisor): finish the batch in hand, then stop
+            import signal
+
+            signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        try:
+            totals = run(loop=loop, on_pass=report, stop=lambda: bool(stopping))
+        except KeyboardInterrupt:
+            return
+        if not any(totals.values()):
+            click.echo("没有待投递的通知。")

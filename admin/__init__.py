@@ -13,6 +13,7 @@ from models.sheets import check_sheets
 from . import dashboard
 from .base import SecureViewMixin
 from .checkin import CheckinView, PointsBankView
+from .loops import AccountsIssueView, MyNoticesView, unread_for_admin
 from .imports import widen_upload_limit
 from .views import REGISTRY
 
@@ -44,6 +45,9 @@ def init_app(app):
     app.before_request_funcs.setdefault(None, []).insert(0, widen_upload_limit)
     admin.add_view(CheckinView(name="活动签到", endpoint="checkin", url="checkin", category="活动"))
     admin.add_view(PointsBankView(name="积分银行", endpoint="points_bank", url="points-bank", category="志愿服务"))
+    admin.add_view(AccountsIssueView(name="账号开通", endpoint="accounts_issue", url="accounts-issue", category="系统"))
+    admin.add_view(MyNoticesView(name="我的通知", endpoint="my_notices", url="my-notices", category="通知"))
+    app.jinja_env.globals["admin_unread_notices"] = unread_for_admin
     app.extensions["alliance_admin"] = admin
     return admin
 

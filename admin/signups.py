@@ -104,10 +104,16 @@ class EventSignupsMixin(MachineMovesMixin):
             ("报名名单", signups_url(record.id)),
         ]
 
+    def on_model_change(self, form, model, is_created):
+        super().on_model_change(form, model, is_created)
+        if not is_created:  # what people signed up were told, before the save changes it
+            form._before = {name: getattr(type(model).get_by_id(model.id), name) for name in events.ANNOUNCED}
+
     def after_save_in_transaction(self, form, model, is_created):
         super().after_save_in_transaction(form, model, is_created)
         if not is_created:
             form._promoted = signups.fill_free_places(model.id, user=current_user)
+            events.announce_change(model, getattr(form, "_before", {}))
 
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)

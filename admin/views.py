@@ -3,9 +3,10 @@ from flask import flash
 from wtforms import PasswordField
 from wtforms.validators import Length, Optional
 
-from models import (ApiToken, AuditLog, Claim, ClaimStatus, Event, Grid, ImportJob, LoginAttempt, LoginSession,
-                    MemberUnit, PointsEntry, ProgressReport, Project, ProjectCategory, Role, Signup, SignupStatus, User,
-                    Volunteer, VolunteerTeam, WorkOrder)
+from models import (AccountActivation, ApiToken, AuditLog, Claim, ClaimStatus, Event, Grid, ImportJob, LoginAttempt,
+                    LoginSession, MemberUnit, Notice, NoticeDelivery, PointsEntry, ProgressReport, Project,
+                    ProjectCategory, Role, Signup, SignupStatus, User, Volunteer, VolunteerApplication, VolunteerTeam,
+                    WorkOrder)
 from services import claims, signups, workorders
 
 from models.exposure import admin_filters
@@ -21,6 +22,8 @@ from .claims import (ClaimReviewMixin, PendingQueueMixin, ProgressReportRulesMix
                      WithdrawnQueueMixin)
 from .workorders import OverdueFilter, WorkOrderMovesMixin
 from .tokens import ApiTokenIssueMixin
+from .loops import (AccountActivationAdminMixin, NoticeAdminMixin, NoticeDeliveryAdminMixin, UserActivationMixin,
+                    VolunteerApplicationAdminMixin, WorkOrderVolunteersMixin)
 
 
 class GridView(SecureModelView):
@@ -123,14 +126,15 @@ class PointsEntryView(SecureModelView):
     form_excluded_columns = ("recorded_by", "signup", "corrections")
 
 
-class WorkOrderView(WorkOrderMovesMixin, SecureModelView):
+class WorkOrderView(WorkOrderVolunteersMixin, WorkOrderMovesMixin, SecureModelView):
     """States change only through services.workorders.ORDERS (buttons on each row);
     the generic form edits the request itself, never the state or its timestamps."""
 
     can_delete = False  # a request is closed by 撤销 (with a reason), never erased
     list_template = "admin/workorder_list.html"
     column_list = ("number", "channel", "requester_name", "grid", "category", "status",
-                   "assignee_unit", "assignee_volunteer", "assignee_worker", "due_at", "rating", "created_at")
+                   "assignee_unit", "assignee_volunteer", "assignee_worker", "due_at", "rating", "created_at",
+                   "open_to_volunteers")
     column_searchable_list = ("number", "requester_name", "description")
     column_filters = ("status", OverdueFilter(WorkOrder.due_at, "超期未办结", options=(("1", "是"),)),
                       "grid", "assignee_unit", "assignee_volunteer", "assignee_worker",
@@ -150,15 +154,16 @@ class WorkOrderView(WorkOrderMovesMixin, SecureModelView):
     }
 
 
-class UserView(AccountRulesMixin, SecureModelView):
+class UserView(UserActivationMixin, AccountRulesMixin, SecureModelView):
     """Accounts: admins only. The password is set through a form field, stored hashed; what
     an edit does to sessions and the audit log is in admin/accounts.py."""
 
     permission = "accounts.manage"
-    column_list = ("username", "display_name", "role", "unit", "active", "last_login_at", "created_at")
+    column_list = ("username", "display_name", "role", "unit", "volunteer", "active", "last_login_at", "created_at")
     column_filters = ("role", "unit", "active")
     form_excluded_columns = ("password_hash", "last_login_at",
-                             "api_tokens", "audit_entries", "reviewed_claims", "points_entries")
+                             "api_tokens", "audit_entries", "reviewed_claims", "points_entries",
+                             "activations", "notices", "login_sessions", "approved_photos", "uploaded_photos")
     form_extra_fields = {
         "password": PasswordField("密码", validators=[Optional(), Length(min=8, max=200, message="密码长度需为 8 到 200 位")],
                                   description="新建账号必填；编辑时留空表示不修改"),
@@ -178,6 +183,8 @@ class UserView(AccountRulesMixin, SecureModelView):
             model.set_password(form.password.data)
         if model.role != Role.UNIT:
             model.unit = None
+        if model.role != Role.VOLUNTEER:
+            model.volunteer = None
 
     def delete_model(self, model):
         from flask_login import current_user
@@ -194,6 +201,22 @@ class ApiTokenView(ApiTokenIssueMixin, SecureModelView):
     permission = "accounts.manage"
     column_list = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     column_filters = ("user", "revoked_at")
+
+
+class NoticeView(NoticeAdminMixin, SecureModelView):
+    pass
+
+
+class NoticeDeliveryView(NoticeDeliveryAdminMixin, SecureModelView):
+    pass
+
+
+class VolunteerApplicationView(VolunteerApplicationAdminMixin, SecureModelView):
+    pass
+
+
+class AccountActivationView(AccountActivationAdminMixin, SecureModelView):
+    pass
 
 
 class LoginSessionView(LoginSessionAdminMixin, SecureModelView):
@@ -245,6 +268,10 @@ REGISTRY = [
     (Volunteer, VolunteerView, "志愿服务"),
     (PointsEntry, PointsEntryView, "志愿服务"),
     (WorkOrder, WorkOrderView, "工单"),
+    (VolunteerApplication, VolunteerApplicationView, "志愿服务"),
+    (Notice, NoticeView, "通知"),
+    (NoticeDelivery, NoticeDeliveryView, "通知"),
+    (AccountActivation, AccountActivationView, "系统"),
     (User, UserView, "系统"),
     (ApiToken, ApiTokenView, "系统"),
     (LoginSession, LoginSessionView, "系统"),

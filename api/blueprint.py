@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from models.exposure import exposures
 from services.errors import ServiceError
 
-from . import auth, claims, resources, signups, stats
+from . import auth, claims, orders, resources, signups, stats
 from .errors import handle_http_exception, handle_service_error
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -103,6 +103,8 @@ def docs():
 
 
 CLAIM_TAG = "认领"
+ORDER_TAG = "工单"
+NOTICE_TAG = "通知"
 OPERATIONS = generated_operations() + [
     Operation("/claims", "POST", "createClaim", "认领治理项目", claims.create_claim, CLAIM_TAG,
               request_body=claims.CLAIM_BODY, response="Claim", status=201,
@@ -122,6 +124,31 @@ OPERATIONS = generated_operations() + [
               errors=(400, 404, 409, 413, 429),
               description="无需登录。名额已满时进入候补（status=waitlisted）；同一手机号在同一活动只能有一条有效报名（409）。"
                           "同一网络、同一手机号的报名频率受限，超过时返回 429 并带 Retry-After。"),
+    Operation("/orders", "GET", "listOrders", "派给我的工单", orders.list_orders, ORDER_TAG,
+              response=orders.page_of("Order", "工单"), errors=(400, 401, 403, 429), secured=True,
+              description="成员单位账号：派给本单位的工单；志愿者账号：派给本人或本人接下的工单。"
+                          "status=current（默认）只列待办（已派单、办理中），status=all 列出全部。"),
+    Operation("/orders/<int:pk>", "GET", "getOrder", "工单详情", orders.get_order, ORDER_TAG,
+              response="Order", errors=(401, 403, 404, 429), secured=True,
+              description="只能查看派给本单位（或本人）的工单；其他工单一律 404。"),
+    Operation("/orders/<int:pk>/accept", "POST", "acceptOrder", "签收工单", orders.accept_order, ORDER_TAG,
+              response="Order", errors=(400, 401, 403, 404, 409, 429), secured=True,
+              description="已派单 → 办理中。"),
+    Operation("/orders/<int:pk>/result", "POST", "reportOrderResult", "上报办理结果", orders.report_order,
+              ORDER_TAG, request_body=orders.RESULT_BODY, response="Order",
+              errors=(400, 401, 403, 404, 409, 413, 429), secured=True,
+              description="已派单或办理中 → 已办结，社区工作人员和诉求人会收到通知。"),
+    Operation("/orders/<int:pk>/hand-back", "POST", "handBackOrder", "退回工单", orders.hand_back_order,
+              ORDER_TAG, request_body=orders.HAND_BACK_BODY, response="Order",
+              errors=(400, 401, 403, 404, 409, 413, 429), secured=True,
+              description="退回社区重新派单，必须填写原因；退回后本单位不再看到办理按钮。"),
+    Operation("/notices", "GET", "listNotices", "我的通知", orders.list_notices, NOTICE_TAG,
+              response=orders.page_of("Notice", "通知"), errors=(400, 401, 403, 429), secured=True,
+              description="当前账号的通知，最新的在前；unread=true 只列未读。"),
+    Operation("/notices/<int:pk>/read", "POST", "readNotice", "标为已读", orders.read_notice, NOTICE_TAG,
+              response="Notice", body_required=False, errors=(400, 401, 403, 404, 429), secured=True),
+    Operation("/notices/read-all", "POST", "readAllNotices", "全部标为已读", orders.read_all_notices, NOTICE_TAG,
+              response=orders.READ_ALL_SCHEMA, body_required=False, errors=(400, 401, 403, 429), secured=True),
     Operation("/stats", "GET", "getStats", "联盟数据概览", figures, "联盟",
               response=stats.STATS_SCHEMA, errors=()),
     Operation("/me", "GET", "getMe", "当前调用者", me, "账号", response="Me", errors=(401, 429),

@@ -14,6 +14,8 @@ from .errors import TITLES
 from .resources import ID_MAX, PAGE_MAX, PER_PAGE_DEFAULT, PER_PAGE_MAX
 
 OPENAPI_VERSION = "3.0.3"
+# shapes of hand-written operations, registered by their modules (api/orders.py: Order, Notice)
+COMPONENTS = {}
 
 
 def _enum_description(field):
@@ -110,7 +112,7 @@ ME_SCHEMA = {
     "properties": {
         "authenticated": {"type": "boolean", "description": "是否已认证"},
         "username": {"type": "string", "nullable": True, "description": "用户名"},
-        "role": {"type": "string", "nullable": True, "description": "角色：admin=管理员；clerk=工作人员；unit=成员单位"},
+        "role": {"type": "string", "nullable": True, "description": "角色：admin=管理员；clerk=工作人员；unit=成员单位；volunteer=志愿者"},
         "unit": {"type": "object", "nullable": True, "description": "所属成员单位", "additionalProperties": False,
                  "required": ["id", "name"],
                  "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
@@ -154,7 +156,7 @@ def _ref(name):
 
 
 def build_spec(operations):
-    schemas = {"Error": ERROR_SCHEMA, "Me": ME_SCHEMA}
+    schemas = {"Error": ERROR_SCHEMA, "Me": ME_SCHEMA, **COMPONENTS}
     paths = {}
     for op in operations:
         e = op.exposure
@@ -207,7 +209,7 @@ def build_spec(operations):
             "version": "1.0.0",
             "description": (
                 "红石榴基层治理联盟的公开数据（活动、治理项目、成员单位、志愿服务队、网格、联盟数据概览）"
-                "与成员单位的项目认领接口。所有失败都返回 {\"error\": {\"code\", \"message\"}}，message 为中文。"
+                "与成员单位的项目认领接口，派给成员单位或志愿者的工单（签收、上报结果、退回）和当前账号的通知。所有失败都返回 {\"error\": {\"code\", \"message\"}}，message 为中文。"
                 "列表支持筛选、排序（sort，前加 - 倒序）与分页（page、per_page，响应含 total 与 next）；"
                 "未知的筛选或排序字段返回 400 并指出是哪一个。"
                 "认领接口使用管理员签发的 API 令牌（Authorization: Bearer <令牌>），"

@@ -19,6 +19,45 @@ def _own_unit_record(user, obj=None):
                 and getattr(obj, "unit_id", None) == user.unit_id)
 
 
+def _staff(user, obj=None):
+    return _role_in(Role.ADMIN, Role.CLERK)(user)
+
+
+def _order_assignee(user, order=None):
+    """The unit or the volunteer a work order is assigned to (accept, report, hand back)."""
+    if order is None:
+        return False
+    if _role_in(Role.UNIT)(user):
+        return bool(user.unit_id) and getattr(order, "assignee_unit_id", None) == user.unit_id
+    if _role_in(Role.VOLUNTEER)(user):
+        return bool(user.volunteer_id) and getattr(order, "assignee_volunteer_id", None) == user.volunteer_id
+    return False
+
+
+def _order_taker(user, order=None):
+    """党员接单: a volunteer with an account, on an order a clerk opened to volunteers."""
+    return bool(_role_in(Role.VOLUNTEER)(user) and user.volunteer_id and order is not None
+                and getattr(order, "open_to_volunteers", False))
+
+
+def _organiser_of(obj):
+    """The organising unit's id of an event, or of a sign-up's event."""
+    if obj is None:
+        return None
+    if hasattr(obj, "organiser_id"):
+        return obj.organiser_id
+    event = getattr(obj, "event", None)
+    return getattr(event, "organiser_id", None)
+
+
+def _attendance_recorder(user, obj=None):
+    """谁组织谁记录: clerks for every event; a partner unit for the events it organises."""
+    if _staff(user):
+        return True
+    return bool(_role_in(Role.UNIT)(user) and obj is not None and user.unit_id
+                and _organiser_of(obj) == user.unit_id)
+
+
 PERMISSIONS = {
     # the generated admin and every record in it
     "admin.access": _role_in(Role.ADMIN, Role.CLERK),
@@ -30,6 +69,22 @@ PERMISSIONS = {
     "claims.owner": _own_unit_record,
     # reviewing claims, running events, points and work orders
     "records.manage": _role_in(Role.ADMIN, Role.CLERK),
+    # the unit workspace /my: its orders, events, profile
+    "workspace.unit": _role_in(Role.UNIT),
+    # a volunteer's own page /me: hours, points, sign-ups
+    "volunteer.self": lambda user, obj=None: bool(_role_in(Role.VOLUNTEER)(user) and user.volunteer_id),
+    # work orders dispatched to the caller (a unit or a volunteer): list them (API, pages)
+    "orders.own": _role_in(Role.UNIT, Role.VOLUNTEER),
+    # moving one work order assigned to the caller's unit or to the caller (a volunteer)
+    "orders.assignee": _order_assignee,
+    # 党员接单: taking an order opened to volunteers
+    "orders.take": _order_taker,
+    # check-in and closing attendance (hours and points): clerks, or the organising unit
+    "attendance.record": _attendance_recorder,
+    # opening accounts for units and volunteers (activation links), approving registrations
+    "accounts.issue": _role_in(Role.ADMIN, Role.CLERK),
+    # the caller's own notices (the bell, /notices)
+    "notices.own": _role_in(Role.ADMIN, Role.CLERK, Role.UNIT, Role.VOLUNTEER),
     # reading the audit log (nobody edits or deletes it)
     "audit.read": _role_in(Role.ADMIN, Role.CLERK),
 }

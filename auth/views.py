@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from models import Role, User, now
 from services import accounts, audit, lockout, sessions
@@ -42,7 +42,14 @@ def safe_next(target):
 
 
 def landing_for(user):
-    return url_for("admin.index") if user.role in (Role.ADMIN, Role.CLERK) else url_for("auth.account")
+    """Where an account starts: staff in the admin, a unit in its workspace /my, a
+    volunteer on /me (each when the site has it)."""
+    if user.role in (Role.ADMIN, Role.CLERK):
+        return url_for("admin.index")
+    home = {Role.UNIT: "public.my", Role.VOLUNTEER: "public.me"}.get(user.role)
+    if home and home in current_app.view_functions:
+        return url_for(home)
+    return url_for("auth.account")
 
 
 def _client_ip():
@@ -75,7 +82,7 @@ def login():
         if refusal:
             flash(refusal, "error")
             return render_template("auth/login.html", form=form, next=next_url), 429
-        user = accounts.authenticate(username, form.password.data)
+        user, refusal = accounts.check_login(username, form.password.data)
         if user is not None:
             remember = bool(form.remember.data)
             _renew_session(keep_visitor_state=True)
@@ -86,9 +93,12 @@ def login():
                 audit.record("login", user, user=user)
             login_user(user, remember=remember)
             return redirect(next_url or landing_for(user))
-        lockout.record_failure(username, ip)
-        flash("用户名或密码错误。", "error")
-        status = 401
+        if refusal == accounts.WRONG:
+            lockout.record_failure(username, ip)
+            status = 401
+        else:  # the right password of an account that may not log in (yet)
+            status = 403
+        flash(refusal, "error")
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form, next=next_url), status
@@ -106,15 +116,80 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-@bp.route("/account")
+class ContactForm(FlaskForm):
+    email = StringField("通知邮箱", validators=[Optional(), Length(max=120, message="邮箱地址过长"),
+                                            Email("请输入有效的邮箱地址", check_deliverability=False)],
+                        description="通知（如认领审核结果、派单、积分计入）会同时发送到这个邮箱；留空则不发邮件。")
+    phone = StringField("通知手机号", validators=[Optional(), Length(max=30, message="手机号过长")],
+                        description="短信/微信通知发到这个号码；留空时使用单位或志愿者档案中的手机号。")
+
+
+@bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
-    """Where a partner unit lands; the public site replaces this with 我的认领."""
-    if "public.my_claims" in current_app.view_functions:
-        return redirect(url_for("public.my_claims"))
-    if current_user.role in (Role.ADMIN, Role.CLERK):
-        return redirect(url_for("admin.index"))
-    return render_template("auth/account.html")
+    """我的账号: where notices reach the account beyond the site, and the password."""
+    user = current_user._get_current_object()
+    form = ContactForm(obj=user) if request.method == "GET" else ContactForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                changes = accounts.update_contact(user, email=form.email.data, phone=form.phone.data)
+            except accounts.AccountError as exc:
+                target = form[exc.field] if exc.field in ("email", "phone") else form.email
+                target.errors = list(target.errors) + [str(exc)]
+                status = 400
+            else:
+                flash("通知方式已保存。" if changes else "通知方式没有变化。", "success")
+                return redirect(url_for("auth.account"), 303)
+        else:
+            status = 400
+    return render_template("auth/account.html", form=form, home=landing_for(user)), status
+
+
+class ActivateForm(FlaskForm):
+    new = PasswordField("设置密码", validators=[
+        DataRequired("请设置密码"),
+        Length(min=accounts.MIN_PASSWORD, max=accounts.MAX_PASSWORD,
+               message=f"密码长度需为 {accounts.MIN_PASSWORD} 到 {accounts.MAX_PASSWORD} 位")])
+    confirm = PasswordField("再次输入密码", validators=[DataRequired("请再次输入密码"),
+                                                  EqualTo("new", message="两次输入的密码不一致")])
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+def activate(token):
+    """A one-time activation link: the holder sets a password and is logged in."""
+    from services import activation
+    from services.errors import ServiceError
+
+    try:
+        row = activation.find(token)
+    except ServiceError as exc:
+        return render_template("auth/activate.html", form=None, error=exc.message), 404
+    form = ActivateForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = activation.activate(token, form.new.data)
+        except ServiceError as exc:
+            if exc.status == 404:
+                return render_template("auth/activate.html", form=None, error=exc.message), 404
+            form.new.errors = list(form.new.errors) + [exc.message]
+            status = exc.status
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            _renew_session(keep_visitor_state=False)
+            with write_transaction():
+                User.update(last_login_at=now()).where(User.id == user.id).execute()
+                sessions.start(user)
+                audit.record("login", user, user=user)
+            login_user(user)
+            flash("密码已设置，账号已激活。", "success")
+            return redirect(landing_for(user), 303)
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/activate.html", form=form, account=row.user, error=None), status
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -2,31 +2,34 @@
 
     from models import MemberUnit, Project, Claim
 """
-from .accounts import ApiToken, AuditLog, LoginAttempt, LoginSession, Role, SessionEnd, User
+from .accounts import AccountActivation, ApiToken, AuditLog, LoginAttempt, LoginSession, Role, SessionEnd, User
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
 from .base import SHANGHAI, BaseModel, Choices, clock, db, now
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
 from .imports import ImportJob, ImportStatus
 from .media import Photo
-from .notices import Notice
+from .notices import DeliveryStatus, Notice, NoticeDelivery
 from .points import AppendOnlyError, EntryKind, PointsEntry
 from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, ProjectCategory, ProjectStatus
 from .ratelimit import RateLimitCounter
+from .registrations import ApplicationStatus, VolunteerApplication
 from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
 from .workorders import Channel, OrderCategory, OrderStatus, Rating, WorkOrder
 
 # In dependency order: creating tables walks it forwards, dropping backwards.
 ALL_MODELS = [
-    Grid, MemberUnit, User, LoginAttempt, ApiToken, AuditLog, LoginSession,
+    Grid, VolunteerTeam, Volunteer, MemberUnit, User, LoginAttempt, ApiToken, AuditLog, LoginSession,
     Project, Claim, ProgressReport,
-    VolunteerTeam, Volunteer, Event, Signup, PointsEntry, WorkOrder,
+    Event, Signup, PointsEntry, WorkOrder,
     Photo, Notice,
     RateLimitCounter,
+    NoticeDelivery, AccountActivation, VolunteerApplication,
     ProjectCategory, ImportJob,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + [
-    "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "BaseModel", "Channel", "Choices", "ClaimStatus",
+    "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "ApplicationStatus", "BaseModel", "Channel", "Choices",
+    "ClaimStatus", "DeliveryStatus",
     "EntryKind", "EventCategory", "EventStatus", "ImportStatus", "Line", "OrderCategory", "OrderStatus",
     "ProjectStatus", "Rating", "Role", "SessionEnd", "SignupStatus", "UnitKind", "UnitStatus",
     "VolunteerStatus", "clock", "db", "now",

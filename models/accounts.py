@@ -5,6 +5,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .alliance import MemberUnit
 from .base import BaseModel, Choices, TimestampedModel, now
+from .fields import MobileField
+from .volunteers import Volunteer
 
 
 # How new passwords are hashed (werkzeug's scrypt). Each stored hash names its own
@@ -16,6 +18,7 @@ class Role(Choices):
     ADMIN = ("admin", "管理员")
     CLERK = ("clerk", "工作人员")
     UNIT = ("unit", "成员单位")
+    VOLUNTEER = ("volunteer", "志愿者")
 
 
 class User(UserMixin, TimestampedModel):
@@ -26,6 +29,12 @@ class User(UserMixin, TimestampedModel):
     unit = ForeignKeyField(MemberUnit, null=True, on_delete="RESTRICT", backref="users", verbose_name="所属单位")
     active = BooleanField(default=True, verbose_name="启用")
     last_login_at = DateTimeField(null=True, verbose_name="最近登录")
+    # a volunteer's account is tied to one Volunteer (their hours, points, sign-ups)
+    volunteer = ForeignKeyField(Volunteer, null=True, unique=True, on_delete="RESTRICT", backref="accounts",
+                                verbose_name="志愿者")
+    # where notices reach the account beyond the site (services/delivery.py)
+    email = CharField(max_length=120, null=True, verbose_name="通知邮箱")
+    phone = MobileField(null=True, verbose_name="通知手机号")
 
     class Meta:
         verbose_name = "账号"
@@ -63,6 +72,8 @@ class User(UserMixin, TimestampedModel):
         errors = {}
         if self.role == Role.UNIT and not self.unit_id:
             errors["unit"] = "成员单位账号必须选择所属单位"
+        if self.role == Role.VOLUNTEER and not self.volunteer_id:
+            errors["volunteer"] = "志愿者账号必须选择对应的志愿者"
         return errors
 
 
@@ -154,3 +165,23 @@ class AuditLog(BaseModel):
         from .points import AppendOnlyError
 
         raise AppendOnlyError("操作日志不能删除")
+
+
+class AccountActivation(BaseModel):
+    """A one-time activation link: the account holder sets their own password through it
+    (services/activation.py). Only the SHA-256 digest of the token is stored; a link is
+    single use (``used_at``) and expires (``expires_at``, 7 days by default)."""
+
+    user = ForeignKeyField(User, on_delete="RESTRICT", backref="activations", verbose_name="账号")
+    digest = CharField(max_length=64, unique=True, verbose_name="链接摘要")
+    created_at = DateTimeField(default=now, index=True, verbose_name="生成时间")
+    created_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="+", verbose_name="生成人")
+    expires_at = DateTimeField(verbose_name="有效期至")
+    used_at = DateTimeField(null=True, verbose_name="使用时间")
+    revoked_at = DateTimeField(null=True, verbose_name="作废时间")
+
+    class Meta:
+        verbose_name = "激活链接"
+
+    def __str__(self):
+        return f"激活链接 #{self.id}"

@@ -1,5 +1,5 @@
 """Residents' requests handled in the closed loop 接单—派单—办单—评单."""
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, Check, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from .alliance import Grid, MemberUnit
 from .base import Choices, TimestampedModel
@@ -30,6 +30,7 @@ class OrderCategory(Choices):
 class OrderStatus(Choices):
     ACCEPTED = ("accepted", "已受理")
     DISPATCHED = ("dispatched", "已派单")
+    IN_HAND = ("in_hand", "办理中")  # the assignee (a unit, a volunteer) accepted it (签收/接单)
     RESOLVED = ("resolved", "已办结")
     RATED = ("rated", "已评价")
     REDO = ("redo", "二次办理")
@@ -39,6 +40,11 @@ class OrderStatus(Choices):
 class Rating(Choices):
     SATISFIED = ("satisfied", "满意")
     UNSATISFIED = ("unsatisfied", "不满意")
+
+
+ONE_ASSIGNEE = ("(CASE WHEN assignee_unit_id IS NULL THEN 0 ELSE 1 END)"
+                " + (CASE WHEN assignee_volunteer_id IS NULL THEN 0 ELSE 1 END)"
+                " + (CASE WHEN assignee_worker IS NULL THEN 0 ELSE 1 END) <= 1")
 
 
 class WorkOrder(TimestampedModel):
@@ -65,9 +71,19 @@ class WorkOrder(TimestampedModel):
     rated_at = DateTimeField(null=True, verbose_name="评价时间")
     reopened_at = DateTimeField(null=True, verbose_name="二次办理时间")
     revoked_at = DateTimeField(null=True, verbose_name="撤销时间")
+    # 党员接单: a clerk opens an accepted order to volunteers; the first to take it has it.
+    # The CHECK (at most one assignee: a unit, a volunteer or a grid worker) is the
+    # database's side of the one-taker rule (services/workorders.py).
+    open_to_volunteers = BooleanField(default=False, index=True, verbose_name="开放党员接单",
+                                      constraints=[Check(ONE_ASSIGNEE)])
+    taken_at = DateTimeField(null=True, verbose_name="签收时间")
+    returned_at = DateTimeField(null=True, verbose_name="退回时间")
+    return_reason = TextField(null=True, verbose_name="退回原因")
+    overdue_notified_at = DateTimeField(null=True, verbose_name="超期提醒时间")
 
     class Meta:
         verbose_name = "工单"
+        read_only = ("return_reason", "overdue_notified_at")
 
     @property
     def assignee_label(self):

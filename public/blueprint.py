@@ -41,3 +41,44 @@ bp.add_url_rule("/my/claims/<int:claim_id>/progress", "report_progress", project
 from . import photos  # noqa: E402
 
 bp.add_url_rule("/photos/<int:photo_id>", "photo", photos.photo)
+
+# --- the unit's workspace /my: sections, its events (roster, check-in, attendance), profile
+#     (public/workspace.py); orders on the assignee's side (public/orders.py)
+from . import orders, workspace  # noqa: E402
+
+bp.add_url_rule("/my", "my", workspace.my)
+bp.add_url_rule("/my/events", "my_events", workspace.my_events)
+bp.add_url_rule("/my/events/<int:event_id>", "my_event", workspace.my_event)
+bp.add_url_rule("/my/events/<int:event_id>/checkin", "my_event_checkin", workspace.my_event_checkin,
+                methods=["POST"])
+bp.add_url_rule("/my/events/<int:event_id>/close", "my_event_close", workspace.my_event_close, methods=["POST"])
+bp.add_url_rule("/my/profile", "my_profile", workspace.my_profile, methods=["GET", "POST"])
+bp.add_url_rule("/my/orders", "my_orders", orders.my_orders)
+bp.add_url_rule("/my/orders/<int:order_id>", "my_order", orders.my_order)
+bp.add_url_rule("/my/orders/<int:order_id>/accept", "accept_order", orders.accept_order, methods=["POST"])
+bp.add_url_rule("/my/orders/<int:order_id>/report", "report_order", orders.report_order, methods=["POST"])
+bp.add_url_rule("/my/orders/<int:order_id>/hand-back", "hand_back_order", orders.hand_back_order,
+                methods=["POST"])
+
+# --- a volunteer's page /me: hours, points, the statement, sign-ups, 党员接单 (public/me.py)
+from . import me as me_pages  # noqa: E402
+
+bp.add_url_rule("/me", "me", me_pages.me)
+bp.add_url_rule("/me/ledger", "me_ledger", me_pages.me_ledger)
+bp.add_url_rule("/me/statement.pdf", "me_statement", me_pages.me_statement)
+bp.add_url_rule("/me/orders", "me_orders", orders.me_orders)
+bp.add_url_rule("/me/orders/<int:order_id>/take", "take_order", orders.take_order, methods=["POST"])
+
+# --- volunteers registering themselves (public/registrations.py)
+from . import registrations as registration_pages  # noqa: E402
+
+bp.add_url_rule("/volunteers/register", "volunteer_register_form", registration_pages.register_form)
+bp.add_url_rule("/volunteers/register", "volunteer_register", registration_pages.register, methods=["POST"])
+
+# --- the caller's notices (public/notices.py)
+from . import notices as notice_pages  # noqa: E402
+
+bp.add_url_rule("/notices", "notice_list", notice_pages.notice_list)
+bp.add_url_rule("/notices/<int:notice_id>/open", "open_notice", notice_pages.open_notice, methods=["POST"])
+bp.add_url_rule("/notices/<int:notice_id>/read", "read_notice", notice_pages.read_notice, methods=["POST"])
+bp.add_url_rule("/notices/read-all", "read_all_notices", notice_pages.read_all_notices, methods=["POST"])

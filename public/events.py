@@ -177,10 +177,22 @@ def _event_context(event):
     }
 
 
+def _prefilled_signup_form():
+    """A volunteer signed in signs up with their name and mobile filled in."""
+    from flask_login import current_user
+
+    from auth.permissions import can
+
+    if can(current_user, "volunteer.self"):
+        volunteer = current_user.volunteer
+        return SignupForm(formdata=None, data={"name": volunteer.name, "phone": volunteer.phone})
+    return SignupForm(formdata=None)
+
+
 def _render_event(event, signup_form=None, cancel_form=None, status=200, error=None):
     context = _event_context(event)
     return render_template(
-        "public/events/detail.html", signup_form=signup_form or SignupForm(formdata=None),
+        "public/events/detail.html", signup_form=signup_form or _prefilled_signup_form(),
         cancel_form=cancel_form or CancelForm(formdata=None, prefix="cancel"), error=error,
         **context), status
 

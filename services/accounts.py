@@ -46,11 +46,38 @@ def create_user(username, password, role, *, unit_name=None, display_name=None, 
     return user
 
 
-def check_new_password(password):
+MIN_STRENGTH = 2  # zxcvbn's score (0–4): 2 is "somewhat guessable", below is refused
+STRENGTH_INPUT = 100  # zxcvbn's cost grows with length; what it judges of a long password
+
+
+def check_new_password(password, *, strength=False, user_inputs=()):
+    """Length always; with ``strength``, a minimum strength as well (the account holder
+    choosing their own password: a change, an activation, a registration)."""
     if not password or len(password) < MIN_PASSWORD:
         raise AccountError(f"密码至少 {MIN_PASSWORD} 位", "new")
     if len(password) > MAX_PASSWORD:
         raise AccountError(f"密码不超过 {MAX_PASSWORD} 位", "new")
+    if strength:
+        check_strength(password, user_inputs)
+
+
+def check_strength(password, user_inputs=()):
+    """Refuse a password that is easy to guess (zxcvbn: common passwords, keyboard rows,
+    dates, repeats, the user's own name or number), with a Chinese hint."""
+    from zxcvbn import zxcvbn
+
+    inputs = [str(i) for i in user_inputs if i]
+    result = zxcvbn(password[:STRENGTH_INPUT], user_inputs=inputs)
+    if result["score"] >= MIN_STRENGTH:
+        return result["score"]
+    lowered = password.lower()
+    if any(i and str(i).lower() in lowered for i in inputs):
+        hint = "不要包含用户名、姓名或手机号"
+    elif password.isdigit():
+        hint = "不要只用数字，可加入字母和符号"
+    else:
+        hint = "避免常见密码、键盘顺序、重复字符和日期，可用几个词加数字和符号组合"
+    raise AccountError(f"密码太容易被猜到：{hint}", "new")
 
 
 # --- logging in ---------------------------------------------------------------------------
@@ -67,6 +94,46 @@ def _dummy_hash():
 
 def prepare():
     _dummy_hash()
+
+
+def personal_words(user):
+    """What a password must not be built from: the account's own name and numbers."""
+    words = [user.username, user.display_name, user.phone, user.email]
+    if user.unit_id:
+        words += [user.unit.name, user.unit.phone]
+    if user.volunteer_id:
+        words += [user.volunteer.name, user.volunteer.phone]
+    return [w for w in words if w]
+
+
+DEACTIVATED = "该账号已停用，不能登录。如有疑问，请联系社区工作人员。"
+AWAITING_REVIEW = "您的志愿者注册申请正在等待社区工作人员审核，审核通过后即可登录。"
+
+
+def check_login(username, password):
+    """(account, None) for a good login, else (None, the Chinese refusal).
+
+    One password hash is checked whatever the username. A deactivated account whose
+    password is right is told so (its holder needs to know why, and the right password
+    proves they are the holder); a self-registered volunteer whose application waits for
+    review is told that. Anything else is the one message that reveals nothing."""
+    user = User.get_or_none(User.username == username)
+    if user is not None and user.password_hash:
+        if check_password_hash(user.password_hash, password):
+            return (user, None) if user.active else (None, DEACTIVATED)
+        return None, WRONG
+    from models import ApplicationStatus, VolunteerApplication
+
+    pending = None if user is not None else (
+        VolunteerApplication.select().where(VolunteerApplication.phone == username,
+                                            VolunteerApplication.status == ApplicationStatus.PENDING).first())
+    stored = pending.password_hash if pending is not None else _dummy_hash()
+    if check_password_hash(stored, password) and pending is not None:
+        return None, AWAITING_REVIEW
+    return None, WRONG
+
+
+WRONG = "用户名或密码错误。"
 
 
 def authenticate(username, password):
@@ -98,11 +165,12 @@ def reset_password(user, password, *, actor=None, how="重置密码"):
 
 
 def change_own_password(user, current, new, *, keep_token=None):
-    """The account holder changes their password: the current one must match; every other
-    session ends, the one making the change (``keep_token``) stays logged in."""
+    """The account holder changes their password: the current one must match and the new
+    one be strong enough; every other session ends, the one making the change
+    (``keep_token``) stays logged in."""
     if not check_password_hash(user.password_hash or _dummy_hash(), current or ""):
         raise AccountError("当前密码不正确", "current")
-    check_new_password(new)
+    check_new_password(new, strength=True, user_inputs=personal_words(user))
     if check_password_hash(user.password_hash, new):
         raise AccountError("新密码不能与当前密码相同", "new")
     with write_transaction():
@@ -140,3 +208,34 @@ def account_edited(user, changes, *, password_changed=False, actor=None, keep_to
             audit.record("deactivate", user, user=actor, changes=f"停用账号（结束 {ended} 个登录会话）")
     if changes or not (password_changed or role or active):
         audit.record("update", user, user=actor, changes=changes)
+
+
+# --- where notices reach an account --------------------------------------------------------
+
+EMAIL_MAX = 120
+
+
+def update_contact(user, *, email, phone):
+    """The account holder's 通知邮箱 and 通知手机号 (audited); returns what changed."""
+    from email_validator import EmailNotValidError, validate_email
+
+    email = (email or "").strip() or None
+    if email:
+        if len(email) > EMAIL_MAX:
+            raise AccountError("邮箱地址过长", "email")
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise AccountError("请输入有效的邮箱地址", "email")
+    phone = (phone or "").strip() or None
+    if phone:
+        try:
+            phone = User.phone.normalise(phone)
+        except ValueError as exc:
+            raise AccountError(str(exc), "phone")
+    changes = {k: [getattr(user, k), v] for k, v in (("email", email), ("phone", phone)) if getattr(user, k) != v}
+    if changes:
+        with write_transaction():
+            User.update(email=email, phone=phone, updated_at=now()).where(User.id == user.id).execute()
+            audit.record("contact", user, user=user, changes=changes)
+    return changes

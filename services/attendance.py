@@ -11,11 +11,12 @@ from decimal import ROUND_FLOOR, Decimal
 
 from flask import current_app, has_app_context
 
-from models import Event, Signup, SignupStatus, Volunteer, now
+from auth.permissions import can
+from models import Event, MemberUnit, Signup, SignupStatus, Volunteer, now
 
-from . import audit, points, signups
+from . import audit, notices, points, signups
 from .common import get_or_404, write_transaction
-from .errors import Conflict, NotFound, ServiceError
+from .errors import Conflict, Forbidden, NotFound, ServiceError
 
 CODE_MAX = 20
 
@@ -38,6 +39,26 @@ def get_event(event_id):
     return get_or_404(Event, event_id, "活动不存在")
 
 
+def require_recorder(event, user):
+    """谁组织谁记录: a clerk, or the unit that organises the event; ``user=None`` is
+    trusted code (the command line)."""
+    if user is not None and not can(user, "attendance.record", event):
+        raise Forbidden("只有活动的主办单位或社区工作人员可以记录签到和时长积分")
+
+
+def organised_by(unit_id):
+    """The events a unit organises (its workspace lists them)."""
+    return Event.select().where(Event.organiser == unit_id)
+
+
+def get_organised_event(event_id, user):
+    """An event the caller may record attendance for, else 404 (never another unit's)."""
+    event = get_or_404(Event, event_id, "活动不存在")
+    if not can(user, "attendance.record", event):
+        raise NotFound("活动不存在")
+    return event
+
+
 def normalise_code(code):
     return "".join((code or "").split()).upper()
 
@@ -45,6 +66,7 @@ def normalise_code(code):
 def check_in(event_id, *, code=None, signup_id=None, user=None):
     """Mark one sign-up of this event as checked in, recording the time."""
     event = get_event(event_id)
+    require_recorder(event, user)
     if event.is_cancelled:
         raise Conflict("该活动已取消，不能签到")
     refusal = signups.checkin_refusal(event)  # the sign-up machine's guard says the same
@@ -110,6 +132,7 @@ def close_attendance(event_id, *, adjustments=None, user=None):
     before anything is written. Returns a summary dict.
     """
     event = get_event(event_id)
+    require_recorder(event, user)
     if event.is_cancelled:
         raise Conflict("该活动已取消，不能计入时长积分")
     if event.starts_at > now():
@@ -146,11 +169,23 @@ def close_attendance(event_id, *, adjustments=None, user=None):
             description = f"参加活动“{event.title}”（{event.starts_at:%Y-%m-%d}）"
             if reason:
                 description = f"{description}，时长调整：{reason}"[:200]
-            points.earn(volunteer_id, points_for(event, hours), hours, description=description,
+            earned = points_for(event, hours)
+            points.earn(volunteer_id, earned, hours, description=description,
                         event=event.id, signup=signup.id, organiser=event.organiser_id, user=user)
+            _tell_credited(event, signup, volunteer_id, hours, earned)
         audit.record("close_attendance", event, user=user,
                      changes={"credited": credited, "without_volunteer": no_volunteer})
     return {"credited": credited, "without_volunteer": no_volunteer, "already": 0 if pending else 1}
+
+
+def _tell_credited(event, signup, volunteer_id, hours, earned):
+    """The volunteer hears that hours and points were credited (their account, else phone)."""
+    users = notices.volunteer_user_ids(volunteer_id)
+    recorder = MemberUnit.get_by_id(event.organiser_id).name if event.organiser_id else "社区"
+    notices.notify("points_credited", title=f"服务时长和积分已计入：{event.title}"[:100], subject=signup,
+                   users=users, phones=[] if users else [signup.phone], link="/me",
+                   body=f"{signup.name}，您参加“{event.title}”（{event.starts_at:%Y-%m-%d}）的志愿服务已记录："
+                        f"时长 {points.format_hours(hours)} 小时，积分 {earned} 分。记录单位：{recorder}。")
 
 
 def roster(event_id):

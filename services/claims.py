@@ -170,6 +170,30 @@ CLAIMS = Machine(Claim, ClaimStatus, [
 ], refusal="认领当前为“{state}”，不能改为“{target}”", after=_after_move)
 
 
+def _tell_the_unit(moved):
+    """A claim confirmed or rejected (by a clerk, or by a project being closed): the
+    unit's accounts hear of it, with the reason, in the move's transaction."""
+    name = moved.transition.name
+    if name not in ("confirm", "reject"):
+        return
+    claim = Claim.get_by_id(moved.obj.id)
+    users = notices.unit_user_ids(claim.unit_id)
+    if not users:
+        return
+    project = Project.get_by_id(claim.project_id).title
+    link = f"/my/claims/{claim.id}"
+    if name == "confirm":
+        note = f"审核意见：{claim.note}" if claim.note else "请按认领说明推进实施，并及时汇报进展。"
+        notices.notify("claim_confirmed", title=f"认领已确认：{project}"[:100], users=users, subject=claim,
+                       link=link, body=f"贵单位对“{project}”的认领已确认。{note}")
+    else:
+        notices.notify("claim_rejected", title=f"认领未通过：{project}"[:100], users=users, subject=claim,
+                       link=link, body=f"贵单位对“{project}”的认领已被驳回。原因：{claim.note or '未说明'}")
+
+
+CLAIMS.add_after(_tell_the_unit)
+
+
 def _move(claim, name, *, user=None, values=None):
     """One claim move, the project row locked first (the order every claim write keeps)."""
     with write_transaction():

@@ -36,10 +36,13 @@ DEMO_ACCOUNTS = (
     ("unit", "hongshiliu-unit", Role.UNIT, "红浦社区卫生服务站联络员"),
 )
 DEMO_UNIT = "红浦社区卫生服务站"
+# a volunteer's account (its Volunteer is chosen among the party members with service
+# hours once the volunteers exist): /me, 党员接单
+DEMO_VOLUNTEER_ACCOUNT = ("volunteer", "hongshiliu-volunteer", Role.VOLUNTEER, "志愿者")
 
 # Tables the demo writes; any row in one of them means "not empty".
-SEEDED_MODELS = (Grid, MemberUnit, User, Project, Claim, ProgressReport, VolunteerTeam, Volunteer,
-                 Event, Signup, PointsEntry, WorkOrder)
+SEEDED_MODELS = (Grid, MemberUnit, VolunteerTeam, Volunteer, User, Project, Claim, ProgressReport,
+                 Event, Signup, PointsEntry, WorkOrder)  # written in this order (foreign keys)
 
 
 class DatabaseNotEmpty(Exception):
@@ -253,7 +256,7 @@ class DemoSummary:
             f"  工单 {c['work_orders']} 件",
             "演示账号（仅供演示，生产环境请停用）：",
         ]
-        for username, password, role, _ in self.accounts:
+        for username, password, role, _ in self.accounts + (DEMO_VOLUNTEER_ACCOUNT,):
             lines.append(f"  {Role.label(role)}：用户名 {username}  密码 {password}")
         return "\n".join(lines)
 
@@ -389,6 +392,7 @@ class _Builder:
         self.build_events()
         self.build_signups_and_points()
         self.build_work_orders()
+        self.build_loops()
 
     def build_grids(self):
         leaders = [10 + self.rng.randint(0, 4) for _ in range(19)]
@@ -784,6 +788,48 @@ class _Builder:
             day = row["accepted_at"].date()
             per_day[day] = per_day.get(day, 0) + 1
             self.add(WorkOrder, number=f"GD{day:%Y%m%d}{per_day[day]:04d}", **row)
+
+    def build_loops(self):
+        """What units and volunteers handle themselves: orders the demo unit holds (one
+        dispatched, some in hand), orders in hand with volunteers, accepted orders opened to
+        党员接单, events the demo unit organises, and a volunteer's account. Adjusts rows
+        already built (no new random draws before this point change)."""
+        from werkzeug.security import generate_password_hash
+
+        from models.accounts import PASSWORD_METHOD
+
+        orders = self.rows[WorkOrder]
+        dispatched = [o for o in orders if o["status"] == OrderStatus.DISPATCHED]
+        for i, order in enumerate(dispatched[:10]):
+            if i < 4:  # the demo unit's: the first still to accept, the rest in hand
+                order.update(assignee_unit=self.demo_unit, assignee_volunteer=None, assignee_worker=None)
+            if i and (order["assignee_unit"] or order["assignee_volunteer"]):
+                order["status"] = OrderStatus.IN_HAND
+                order["taken_at"] = min(order["dispatched_at"] + dt.timedelta(hours=2), self.now).replace(
+                    microsecond=0)
+        for order in [o for o in orders if o["status"] == OrderStatus.ACCEPTED][:3]:
+            order["open_to_volunteers"] = True
+        for order in orders:
+            order.setdefault("open_to_volunteers", False)
+            order.setdefault("taken_at", None)
+        events = sorted((e for e in self.rows[Event] if e["published"] and e["status"] == EventStatus.SCHEDULED),
+                        key=lambda e: e["starts_at"])
+        past = [e for e in events if e["ends_at"] <= self.now][-2:]
+        upcoming = [e for e in events if e["starts_at"] > self.now][:2]
+        for event in past + upcoming:
+            event["organiser"] = self.demo_unit
+        for entry in self.rows[PointsEntry]:
+            if entry["event"] in {e["id"] for e in past}:
+                entry["organiser"] = self.demo_unit
+        earners = {e["volunteer"] for e in self.rows[PointsEntry] if e["kind"] == EntryKind.EARNED}
+        volunteer = next(v for v in self.rows[Volunteer] if v["party_member"] and v["id"] in earners)
+        username, password, role, _ = DEMO_VOLUNTEER_ACCOUNT
+        self.add(User, username=username, display_name=volunteer["name"], role=role, unit=None,
+                 volunteer=volunteer["id"], active=True,
+                 password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+                 created_at=self.now - dt.timedelta(days=30))
+        for user in self.rows[User]:
+            user.setdefault("volunteer", None)
 
     # -- writing -----------------------------------------------------------------
 

@@ -56,6 +56,13 @@ def allow_uploads(request, limit=REQUEST_MAX):
     request.max_content_length = limit
 
 
+def accepts_uploads(view, limit=REQUEST_MAX):
+    """Mark a view that takes photos: the input guard (web/guard.py), which parses every
+    form first, raises the request's body limit to ``limit`` for it."""
+    view.upload_limit = limit
+    return view
+
+
 def _files(files):
     """The non-empty uploads among ``files`` (werkzeug FileStorage objects)."""
     return [f for f in files if f is not None and getattr(f, "filename", None)]

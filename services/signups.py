@@ -81,7 +81,7 @@ SIGNUPS = Machine(Signup, SignupStatus, [
     # a resident with phone + check-in code (trusted caller, no account), or a clerk
     Transition("cancel", (R, W), X, "取消报名", "records.manage"),
     Transition("promote", (W,), R, "候补递补", SYSTEM),
-    Transition("check_in", (R,), SignupStatus.CHECKED_IN, "签到", "records.manage",
+    Transition("check_in", (R,), SignupStatus.CHECKED_IN, "签到", "attendance.record",
                stamp="checked_in_at", guard=_checkin_guard),
 ])
 # (from, to) → the move's name, for callers that know the target state
@@ -247,7 +247,20 @@ def _promote_one(event, user=None):
              .order_by(Signup.created_at, Signup.id).first())
     if first is None:
         return None
-    return _move(first, SignupStatus.REGISTERED, user=user, system=True, changes={"promoted": True})
+    promoted = _move(first, SignupStatus.REGISTERED, user=user, system=True, changes={"promoted": True})
+    _tell_promoted(event, promoted)
+    return promoted
+
+
+def _tell_promoted(event, signup):
+    """候补递补: the person moved up hears of it (their account, else their phone)."""
+    from . import notices
+
+    users, phones = notices.people_by_phone([signup.phone])
+    notices.notify("signup_promoted", title=f"候补成功：{event.title}"[:100], users=users, phones=phones,
+                   subject=signup, link=f"/events/{event.id}",
+                   body=f"{signup.name}，您报名的“{event.title}”（{event.starts_at:%m月%d日 %H:%M}，{event.location}）"
+                        f"已由候补转为正式报名，签到码 {signup.code}，请准时参加。")
 
 
 def cancel(signup_id, *, user=None):

@@ -89,13 +89,19 @@ def populate(copies=2):
         volunteer = keep(f.make_volunteer(team=team, grid=grid))
         signup = keep(f.make_signup(event=event, volunteer=volunteer))
         keep(f.make_points_entry(volunteer=volunteer, event=event, signup=signup, organiser=unit))
-        keep(f.make_work_order(grid=grid, assignee_unit=unit, assignee_volunteer=volunteer))
+        # an order has one assignee (a CHECK): the first copy a unit's, the second a volunteer's
+        keep(f.make_work_order(grid=grid, **({"assignee_unit": unit} if i % 2 == 0 else
+                                             {"assignee_volunteer": volunteer})))
         user = keep(User.create(username=f"unit_user{f._n()}", role=Role.UNIT, unit=unit,
                                 display_name="单位联络员", password_hash=_fast_hash()))
         keep(f.make_api_token(user=user))
         keep(f.make_login_session(user=user, ip=f"10.0.0.{i + 1}"))
         keep(f.make_login_attempt(username=user.username, ip=f"10.0.0.{i + 1}"))
         keep(audit.record("create", unit, changes={"name": unit.name}, user=user))
+        keep(f.make_application(grid=grid, team=team, skills="理发"))
+        notice = keep(f.make_notice(recipient=user))
+        keep(f.make_delivery(notice=notice, address=f"1390000001{i}"))
+        keep(f.make_activation(user=user, created_by=user))
         keep(f.make_category(note="第一行\n第二行"))
         keep(f.make_import_job(created_by=user))
     return out

@@ -229,6 +229,8 @@ DATE_SENSITIVE_MODULES = {
     "test_api", "test_api_script", "test_attendance", "test_claims", "test_cli", "test_dashboard",
     "test_ical", "test_points", "test_public_events", "test_public_projects", "test_signups",
     "test_workorders",
+    # the loops: overdue orders, activation links that expire, back-off, events around now
+    "test_notices", "test_accounts_loops", "test_unit_workspace", "test_delivery", "test_api_loops",
 }
 
 

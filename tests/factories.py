@@ -177,6 +177,51 @@ def make_login_attempt(**kw):
     return LoginAttempt.create(**kw)
 
 
+def make_application(**kw):
+    """A self-registration waiting for review (its password: PASSWORD)."""
+    from models import VolunteerApplication
+
+    n = _n()
+    kw.setdefault("name", f"报名人{n}")
+    kw.setdefault("phone", f"137{n:08d}")
+    kw.setdefault("password_hash", PASSWORD_HASH)
+    return VolunteerApplication.create(**kw)
+
+
+def make_notice(**kw):
+    from models import Notice
+
+    if "recipient" not in kw and "recipient_phone" not in kw:
+        kw["recipient"] = make_user()
+    kw.setdefault("kind", "claim_confirmed")
+    kw.setdefault("title", "认领已确认")
+    kw.setdefault("body", "贵单位的认领已确认。")
+    return Notice.create(**kw)
+
+
+def make_delivery(**kw):
+    from models import NoticeDelivery
+
+    if "notice" not in kw:
+        kw["notice"] = make_notice()
+    kw.setdefault("channel", "webhook")
+    kw.setdefault("address", "13900000000")
+    return NoticeDelivery.create(**kw)
+
+
+def make_activation(**kw):
+    import hashlib
+    import secrets
+
+    from models import AccountActivation
+
+    if "user" not in kw:
+        kw["user"] = make_user(role=Role.UNIT, password_hash="")
+    kw.setdefault("digest", hashlib.sha256(secrets.token_bytes(16)).hexdigest())
+    kw.setdefault("expires_at", now() + dt.timedelta(days=7))
+    return AccountActivation.create(**kw)
+
+
 def make_category(**kw):
     from models import ProjectCategory
 

@@ -234,7 +234,7 @@ def test_partner_unit_accounts_get_403_everywhere_in_admin(client, auth):
 def test_clerks_cannot_reach_accounts_or_tokens_but_read_the_audit_log(client, auth):
     auth.as_role(Role.CLERK)
     admin_only = [m._meta.table_name for m, v, _ in REGISTRY if role_for(v) == Role.ADMIN]
-    assert set(admin_only) == {"account", "api_token", "login_session", "login_attempt"}
+    assert set(admin_only) == {"account", "api_token", "login_session", "login_attempt", "account_activation"}
     for method, url in _admin_urls():
         if url.split("/")[2] in admin_only:
             assert getattr(client, method)(url).status_code == 403, url

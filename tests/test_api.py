@@ -397,7 +397,10 @@ def test_no_phone_hash_hidden_row_or_other_units_claim_in_any_response(client, w
     assert "password" not in json.dumps(spec)
     # no entity the API shows has a phone; the one phone in the document is the one a
     # resident types to sign up (answered masked, 139****9999)
-    entities = {name: schema for name, schema in spec["components"]["schemas"].items()}
+    entities = {name: schema for name, schema in spec["components"]["schemas"].items()
+                # a work order shows the resident's phone only to the unit handling it, while
+                # it is dispatched to that unit (tests/test_api_loops.py)
+                if name != "Order"}
     assert "phone" not in json.dumps(entities)
     sign_up = spec["paths"]["/events/{id}/signups"]["post"]
     assert "phone" in sign_up["requestBody"]["content"]["application/json"]["schema"]["properties"]

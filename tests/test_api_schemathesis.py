@@ -9,7 +9,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                 status_code_conformance)
 
 from models import ClaimStatus, EventStatus, ProjectStatus, Role, UnitKind, now
-from services import tokens
+from services import tokens, workorders
 
 from . import factories
 
@@ -34,6 +34,12 @@ def _world():
     factories.make_claim(project=open_project, unit=other)
     pending = factories.make_claim(project=factories.make_project(slots=2), unit=unit)
     _token, plaintext = tokens.issue_token(user, "schemathesis")
+    clerk = factories.make_user(role=Role.CLERK)
+    orders = []
+    for _ in range(4):  # dispatched to the unit: one to read, one each to accept, report, hand back
+        order = factories.make_work_order(requester_phone="13900000009")
+        orders.append(workorders.move(order.id, "dispatch", user=clerk, unit=unit.id))
+    notice = factories.make_notice(recipient=user)
     return plaintext, {
         # operation → fixed parts that reach the success paths (the rest is generated)
         "POST /claims": dict(body={"project_id": factories.make_project(slots=5).id, "plan": "组织志愿者每周上门服务"}),
@@ -41,6 +47,10 @@ def _world():
         "POST /claims/{id}/progress": dict(path_parameters={"id": confirmed.id}),
         "POST /events/{id}/signups": dict(path_parameters={"id": events[0].id},
                                           body={"name": "张三", "phone": "+86 139-0482-9999"}),
+        "POST /orders/{id}/accept": dict(path_parameters={"id": orders[1].id}),
+        "POST /orders/{id}/result": dict(path_parameters={"id": orders[2].id}, body={"result": "已上门修复"}),
+        "POST /orders/{id}/hand-back": dict(path_parameters={"id": orders[3].id}, body={"reason": "不属于本单位职责"}),
+        "POST /notices/{id}/read": dict(path_parameters={"id": notice.id}),
     }
 
 

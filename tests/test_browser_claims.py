@@ -44,7 +44,7 @@ def test_unit_claims_and_withdraws_in_chromium(app, database_url, tmp_path, arti
             page.fill("input[name=username]", user.username)
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/my/claims")
+            page.wait_for_url(f"{base}/my")  # the unit's workspace
             assert "还没有认领项目" in page.inner_text("main")
 
             page.goto(f"{base}/projects?line={Line.LIVELIHOOD}")

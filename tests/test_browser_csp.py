@@ -128,7 +128,7 @@ def test_admin_and_public_pages_work_under_the_policy(app, database_url, tmp_pat
             page.screenshot(path=str(artifacts / "csp-signed-up.png"), full_page=True)
 
             # --- a partner unit claims a project ---------------------------------------------------
-            login(page, base, "csp-unit", "/my/claims")
+            login(page, base, "csp-unit", "/my")
             page.goto(f"{base}/projects/{project.id}")
             watch.check(page, "project")
             page.fill("textarea[name=plan]", "组织本会志愿者每周上门探访。")

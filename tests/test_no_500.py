@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from flask import Flask, abort, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
-from models import Claim, ClaimStatus, EventCategory, Role, Signup, User
+from models import Claim, ClaimStatus, EventCategory, Role, Signup, User, Volunteer, WorkOrder
 
 from . import factories as f
 from .adminkit import populate
@@ -20,7 +20,11 @@ def _clients(app, client, auth):
     unit_client = app.test_client()
     response = unit_client.post("/login", data={"username": unit_user.username, "password": f.PASSWORD})
     assert response.status_code == 302
-    return {"admin": client, "unit": unit_client, "anon": app.test_client()}
+    volunteer_user = f.make_user(role=Role.VOLUNTEER, volunteer=Volunteer.get_by_id(1))
+    volunteer_client = app.test_client()
+    response = volunteer_client.post("/login", data={"username": volunteer_user.username, "password": f.PASSWORD})
+    assert response.status_code == 302
+    return {"admin": client, "unit": unit_client, "volunteer": volunteer_client, "anon": app.test_client()}
 
 
 def test_no_route_answers_5xx_to_hostile_input(app, client, auth):
@@ -29,6 +33,10 @@ def test_no_route_answers_5xx_to_hostile_input(app, client, auth):
     f.make_user(role=Role.CLERK, username="edited-by-the-crawl")
     populate(copies=1)  # one linked record of every entity: id 1 everywhere
     Claim.update(status=ClaimStatus.CONFIRMED).where(Claim.id == 1).execute()
+    # the unit's order 1 dispatched to it (its moves reach the service); the volunteer's
+    # order 2 opened to volunteers instead (党员接单)
+    WorkOrder.update(status="dispatched").where(WorkOrder.id == 1).execute()
+    WorkOrder.update(assignee_volunteer=None, open_to_volunteers=True).where(WorkOrder.id == 2).execute()
     baseline = {"export_type": "csv", "category": EventCategory.NEIGHBOURHOOD,
                 "code": Signup.get_by_id(1).code}
     crawler = Crawler(app, _clients(app, client, auth), baseline, openapi="/api/v1/openapi.json")
@@ -38,7 +46,10 @@ def test_no_route_answers_5xx_to_hostile_input(app, client, auth):
     crawled = {key[1] for key in crawler.singled}
     assert crawled >= {"/admin/volunteer/new/", "/admin/points-bank/volunteer/<int:volunteer_id>/statement",
                        "/events/<int:event_id>/signup", "/api/v1/events/<int:pk>/signups", "/projects",
-                       "/my/claims/<int:claim_id>/progress", "/login"}
+                       "/my/claims/<int:claim_id>/progress", "/login", "/my/orders/<int:order_id>/report",
+                       "/my/events/<int:event_id>/close", "/my/profile", "/me/orders/<int:order_id>/take",
+                       "/volunteers/register", "/api/v1/orders/<int:pk>/result", "/notices/read-all",
+                       "/admin/accounts-issue/team"}
     assert crawler.requests > 1000
 
 

@@ -235,7 +235,8 @@ def test_deactivation_ends_every_session_for_good(app, client, auth):
     assert admin_edit_user(client, clerk, active=False).status_code == 302
     assert not can_open_admin(theirs)
     assert [r.changes for r in audit_rows(clerk, "deactivate")] == ["停用账号（结束 1 个登录会话）"]
-    assert login(app.test_client(), clerk.username).status_code == 401
+    refused = login(app.test_client(), clerk.username)  # told why, not 用户名或密码错误
+    assert refused.status_code == 403 and "该账号已停用" in refused.get_data(as_text=True)
 
     clerk = User.get_by_id(clerk.id)
     assert admin_edit_user(client, clerk, active="y").status_code == 302
@@ -327,7 +328,7 @@ def test_every_login_checks_exactly_one_hash_of_the_same_cost(client, monkeypatc
     attempts = {
         "unknown username": ("no-such-person", f.PASSWORD, 401),
         "wrong password": (clerk.username, "wrong-password", 401),
-        "deactivated account, right password": (retired.username, f.PASSWORD, 401),
+        "deactivated account, right password": (retired.username, f.PASSWORD, 403),
         "right password": (clerk.username, f.PASSWORD, 302),
     }
     work = {}
@@ -340,7 +341,9 @@ def test_every_login_checks_exactly_one_hash_of_the_same_cost(client, monkeypatc
             client.post("/logout")
     assert all(len(w) == 1 for w in work.values()), work
     assert len(set(map(tuple, work.values()))) == 1, work  # same method, same iterations
-    assert "用户名或密码错误" in login(client, retired.username).get_data(as_text=True)
+    assert "该账号已停用" in login(client, retired.username).get_data(as_text=True)
+    # a wrong password reveals nothing about the account
+    assert "用户名或密码错误" in login(client, retired.username, "wrong-password").get_data(as_text=True)
 
 
 # --- lock-out -----------------------------------------------------------------------------

@@ -98,6 +98,12 @@ def _check_json(value, path="JSON"):
 
 def check_request():
     """The before-request hook (registered first)."""
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint)
+    limit = getattr(view, "upload_limit", None)
+    if limit:  # a photo form (services.photos.accepts_uploads): its larger body limit, before parsing
+        request.max_content_length = limit
     raw_path = request.environ.get("PATH_INFO", "").encode("latin-1", "replace")
     try:
         raw_path.decode("utf-8")

@@ -35,8 +35,9 @@ from models.fields import normalise_phone
 RULES = {
     "signup": [("ip", "SIGNUP_LIMIT_PER_IP"), ("phone", "SIGNUP_LIMIT_PER_PHONE")],
     "lookup": [("ip", "LOOKUP_LIMIT_PER_IP")],
+    "register": [("ip", "REGISTER_LIMIT_PER_IP")],
 }
-ACTIONS = {"signup": "报名", "lookup": "查询"}
+ACTIONS = {"signup": "报名", "lookup": "查询", "register": "注册"}
 WHO = {"ip": "同一网络", "phone": "同一手机号"}
 UNITS = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "month": "个月", "year": "年"}
 PRUNE_EVERY = 200  # about one hit in this many also deletes long-expired counters
