@@ -20,6 +20,7 @@ tests/test_claims_concurrency.py and tests/test_signups_concurrency.py.
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -296,6 +297,8 @@ def main(argv=None):
     finally:
         hand_over()
         drop()
+        if url.startswith("sqlite:///"):
+            shutil.rmtree(Path(url[len("sqlite:///"):]).parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
