@@ -35,3 +35,9 @@ __all__ = [m.__name__ for m in ALL_MODELS] + [
     "ProjectStatus", "Rating", "Role", "SessionEnd", "SignupStatus", "StepKind", "UnitKind", "UnitStatus",
     "VolunteerStatus", "clock", "db", "now",
 ]
+
+# 微心愿 (issue 10): the wall, claimed by one unit, fulfilled with a photo
+from .wishes import Wish, WishSource, WishStatus  # noqa: E402
+
+ALL_MODELS.append(Wish)
+__all__ += ["Wish", "WishSource", "WishStatus"]

@@ -82,3 +82,12 @@ bp.add_url_rule("/notices", "notice_list", notice_pages.notice_list)
 bp.add_url_rule("/notices/<int:notice_id>/open", "open_notice", notice_pages.open_notice, methods=["POST"])
 bp.add_url_rule("/notices/<int:notice_id>/read", "read_notice", notice_pages.read_notice, methods=["POST"])
 bp.add_url_rule("/notices/read-all", "read_all_notices", notice_pages.read_all_notices, methods=["POST"])
+
+# --- the 微心愿 wall and a unit's claimed wishes (public/wishes.py; /my section registered there)
+from . import wishes as wish_pages  # noqa: E402
+
+bp.add_url_rule("/wishes", "wishes", wish_pages.wall)
+bp.add_url_rule("/wishes/<int:wish_id>", "wish_detail", wish_pages.wish_detail)
+bp.add_url_rule("/wishes/<int:wish_id>/claim", "claim_wish", wish_pages.claim_wish, methods=["POST"])
+bp.add_url_rule("/wishes/<int:wish_id>/withdraw", "withdraw_wish", wish_pages.withdraw_wish, methods=["POST"])
+bp.add_url_rule("/wishes/<int:wish_id>/fulfil", "fulfil_wish", wish_pages.fulfil_wish, methods=["POST"])
