@@ -34,3 +34,9 @@ __all__ = [m.__name__ for m in ALL_MODELS] + [
     "ProjectStatus", "Rating", "Role", "SessionEnd", "SignupStatus", "UnitKind", "UnitStatus",
     "VolunteerStatus", "clock", "db", "now",
 ]
+
+# 群众点单 (models/needs.py): residents' own requests, with their tracking code
+from .needs import Need, NeedKind, NeedSource, NeedStatus  # noqa: E402
+
+ALL_MODELS.append(Need)
+__all__ += ["Need", "NeedKind", "NeedSource", "NeedStatus"]
