@@ -40,3 +40,9 @@ from .needs import Need, NeedKind, NeedSource, NeedStatus  # noqa: E402
 
 ALL_MODELS.append(Need)
 __all__ += ["Need", "NeedKind", "NeedSource", "NeedStatus"]
+
+# 微心愿 (issue 10): the wall, claimed by one unit, fulfilled with a photo
+from .wishes import Wish, WishSource, WishStatus  # noqa: E402
+
+ALL_MODELS.append(Wish)
+__all__ += ["Wish", "WishSource", "WishStatus"]

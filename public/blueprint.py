@@ -94,3 +94,12 @@ bp.add_url_rule("/track", "track_lookup", track.track_lookup, methods=["POST"])
 bp.add_url_rule("/track/<code>", "track_need", track.track_need)
 bp.add_url_rule("/track/<code>/rate", "rate_need", track.rate_need, methods=["POST"])
 bp.add_app_template_global(need_pages.home_figures, "needs_home_figures")
+
+# --- the 微心愿 wall and a unit's claimed wishes (public/wishes.py; /my section registered there)
+from . import wishes as wish_pages  # noqa: E402
+
+bp.add_url_rule("/wishes", "wishes", wish_pages.wall)
+bp.add_url_rule("/wishes/<int:wish_id>", "wish_detail", wish_pages.wish_detail)
+bp.add_url_rule("/wishes/<int:wish_id>/claim", "claim_wish", wish_pages.claim_wish, methods=["POST"])
+bp.add_url_rule("/wishes/<int:wish_id>/withdraw", "withdraw_wish", wish_pages.withdraw_wish, methods=["POST"])
+bp.add_url_rule("/wishes/<int:wish_id>/fulfil", "fulfil_wish", wish_pages.fulfil_wish, methods=["POST"])

@@ -6,6 +6,7 @@ import time
 from flask import current_app, render_template
 
 from models import Event, EventCategory, EventStatus, ProjectStatus, now
+from services import wishes
 from services.stats import alliance_figures
 
 UPCOMING_SHOWN = 5
@@ -24,6 +25,7 @@ def home_figures(at=None):
         "upcoming": figures["events_upcoming"],
         "volunteers": figures["volunteers"],
         "hours": int(round(figures["volunteer_hours"])),
+        "wishes_fulfilled": wishes.fulfilled_this_month(at),  # 微心愿 (services/wishes.py)
     }
 
 

@@ -55,7 +55,8 @@ def test_home_shows_live_figures_in_one_query(app, client):
     pairs = re.findall(r'<span class="value">(\d+)</span><span class="label">([^<]+)</span>', html)
     figures = {label: int(value) for value, label in pairs}
     assert figures == {"成员单位": 2, "待认领项目": 2, "已认领项目": 2, "已完成项目": 1,
-                       "即将举办的活动": 2, "志愿者": 1, "累计服务时长（小时）": 12}
+                       "即将举办的活动": 2, "志愿者": 1, "累计服务时长（小时）": 12,
+                       "本月圆梦微心愿": 0}
 
 
 def test_home_figures_are_reused_for_a_few_seconds(app, client):

@@ -1,0 +1,224 @@
+"""微心愿 through services.wishes: publish, the machine, the one-claimer rule, photos."""
+import io
+
+import pytest
+from PIL import Image
+from werkzeug.datastructures import FileStorage
+
+from models import AuditLog, Notice, Photo, Role, UnitKind, Wish, WishSource, WishStatus
+from services import photos, wishes
+from services.errors import ServiceError
+
+from . import factories as f
+
+
+def jpeg(size=(64, 48), colour="orange"):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "JPEG")
+    buffer.seek(0)
+    return buffer
+
+
+def prepared():
+    return photos.prepare(jpeg())
+
+
+def make_wish(status=WishStatus.PUBLISHED, **kw):
+    clerk = kw.pop("clerk", None) or f.make_user(role=Role.CLERK)
+    kw.setdefault("text", "想要一副老花镜，方便看报纸")
+    kw.setdefault("grid", f.make_grid())
+    kw.setdefault("requester_name", "王秀兰")
+    kw.setdefault("requester_phone", "139 0482 1234")
+    wish = wishes.publish(user=clerk if status != WishStatus.PENDING else None, **kw)
+    assert wish.status == status
+    return wish
+
+
+def test_publish_by_a_clerk_goes_on_the_wall_with_its_photos(app):
+    clerk = f.make_user(role=Role.CLERK)
+    grid = f.make_grid(name="红浦第3网格")
+    wish = wishes.publish(text="想给孙子买一个书包", grid=grid.id, requester_name="王秀兰",
+                          requester_phone="+86 139-0482-1234", photos=[prepared()], user=clerk)
+    assert (wish.status, wish.display_name, wish.requester_phone) == (WishStatus.PUBLISHED, "王**", "13904821234")
+    assert wish.source == WishSource.ONLINE and wish.approved_at is not None
+    (photo,) = Photo.select().where(Photo.subject == "Wish", Photo.subject_id == wish.id)
+    assert photo.approved and photo.role == "request"
+    assert AuditLog.select().where(AuditLog.entity == "Wish", AuditLog.action == "wish_approve").exists()
+
+
+def test_publish_copies_stored_photos_and_waits_without_a_clerk(app):
+    need_photo = photos.store([prepared()], "Need", 7)[0]
+    wish = wishes.publish(text="轮椅坏了想修一修", grid=f.make_grid(), requester_name="李四",
+                          requester_phone="13904821234", photos=[need_photo.id], user=None)
+    assert wish.status == WishStatus.PENDING and wish.display_name == "李*"
+    copy = Photo.get(Photo.subject == "Wish", Photo.subject_id == wish.id)
+    assert copy.id != need_photo.id and not copy.approved and copy.digest == need_photo.digest
+    assert Photo.get_by_id(need_photo.id).subject == "Need"
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("text", "  ", "请填写心愿内容"),
+    ("text", "很" * 501, "不能超过 500 字"),
+    ("requester_phone", "12345", "有效的手机号"),
+    ("requester_name", "", "请填写许愿人姓名"),
+    ("grid", None, "请选择所在网格"),
+    ("grid", 999999, "请选择所在网格"),
+])
+def test_publish_refuses_bad_input_and_writes_nothing(app, field, value, words):
+    values = dict(text="想要一副老花镜", grid=f.make_grid().id, requester_name="王秀兰", requester_phone="13904821234")
+    values[field] = value
+    with pytest.raises(ServiceError) as refused:
+        wishes.publish(user=f.make_user(role=Role.CLERK), **values)
+    assert words in refused.value.message
+    assert Wish.select().count() == 0
+
+
+def test_publish_refuses_a_missing_photo_id(app):
+    with pytest.raises(ServiceError):
+        wishes.publish(text="想要一副老花镜", grid=f.make_grid(), requester_name="王秀兰",
+                       requester_phone="13904821234", photos=[424242], user=None)
+    assert Wish.select().count() == 0
+
+
+def test_mask_name():
+    assert [wishes.mask_name(n) for n in ("王秀兰", "李四", "欧阳娜娜", "张", "")] == ["王**", "李*", "欧**", "张*", "居民"]
+
+
+def test_claim_withdraw_fulfil_through_the_service(app):
+    wish = make_wish()
+    merchant = f.make_unit(kind=UnitKind.MERCHANT, name="红浦眼镜店")
+    other = f.make_unit()
+    clerk = f.make_user(role=Role.CLERK)
+    wishes.claim(wish.id, merchant)
+    with pytest.raises(ServiceError) as taken:
+        wishes.claim(wish.id, other)
+    assert (taken.value.status, taken.value.message) == (409, "该微心愿已被认领")
+    with pytest.raises(ServiceError) as not_yours:
+        wishes.withdraw(wish.id, other)
+    assert not_yours.value.status == 403
+    wishes.withdraw(wish.id, merchant)
+    wish = Wish.get_by_id(wish.id)
+    assert (wish.status, wish.claimer_id) == (WishStatus.PUBLISHED, None)
+    wishes.claim(wish.id, other)
+    done = wishes.fulfil(wish.id, other, note="已送去老花镜并帮忙验光", photos=[FileStorage(jpeg(), filename="glasses.jpg")])
+    assert (done.status, done.fulfil_note) == (WishStatus.FULFILLED, "已送去老花镜并帮忙验光")
+    assert Notice.select().where(Notice.kind == "wish_claimed", Notice.recipient == clerk.id).count() == 2
+    assert Notice.select().where(Notice.kind == "wish_fulfilled", Notice.recipient_phone == "13904821234").exists()
+    result = Photo.get(Photo.subject == "Wish", Photo.subject_id == wish.id, Photo.role == "result")
+    assert not result.approved
+    assert wishes.approve_result_photos(wish.id, user=clerk) == 1
+
+
+# --- the wall and the unit's pages, through the test client ------------------------------------
+
+def unit_login(auth, kind=UnitKind.MERCHANT, **kw):
+    unit = f.make_unit(kind=kind, **kw)
+    user = auth.as_role(Role.UNIT, unit=unit)
+    return user, unit
+
+
+def test_wall_shows_masked_names_never_phones(client):
+    grid = f.make_grid(name="红浦第7网格")
+    shown = make_wish(text="想学用智能手机视频通话", grid=grid, requester_name="王秀兰", requester_phone="13904827777")
+    hidden = make_wish(status=WishStatus.PENDING, text="待审核的心愿不应出现", requester_name="赵六")
+    html = client.get("/wishes").get_data(as_text=True)
+    assert "想学用智能手机视频通话" in html and "王**" in html and "红浦第7网格" in html
+    assert "王秀兰" not in html and "13904827777" not in html and "待审核的心愿不应出现" not in html
+    detail = client.get(f"/wishes/{shown.id}").get_data(as_text=True)
+    assert "王**" in detail and "13904827777" not in detail and "王秀兰" not in detail
+    assert client.get(f"/wishes/{hidden.id}").status_code == 404
+    api = client.get("/api/v1/wishes").get_json()
+    assert [item["display_name"] for item in api["items"]] == ["王**"]
+    assert "requester_phone" not in api["items"][0] and "13904827777" not in str(api)
+
+
+def test_wall_filters_and_pages(client):
+    grid_a, grid_b = f.make_grid(name="甲网格"), f.make_grid(name="乙网格")
+    for n in range(13):
+        make_wish(text=f"甲网格心愿{n:02d}", grid=grid_a)
+    make_wish(text="乙网格的心愿", grid=grid_b)
+    first = client.get(f"/wishes?grid={grid_a.id}").get_data(as_text=True)
+    assert "甲网格心愿12" in first and "乙网格的心愿" not in first and "第 1 / 2 页" in first
+    second = client.get(f"/wishes?grid={grid_a.id}&page=2").get_data(as_text=True)
+    assert "甲网格心愿00" in second and "甲网格心愿12" not in second
+    assert client.get("/wishes?status=nonsense").status_code == 400
+    assert "乙网格的心愿" not in client.get("/wishes?status=fulfilled").get_data(as_text=True)
+
+
+def test_unapproved_photos_are_404_to_the_public(client):
+    wish = make_wish(status=WishStatus.PENDING, photos=[prepared()])
+    (photo,) = Photo.select().where(Photo.subject == "Wish", Photo.subject_id == wish.id)
+    assert client.get(f"/photos/{photo.id}").status_code == 404
+    wishes.approve(wish.id, user=f.make_user(role=Role.CLERK))
+    assert client.get(f"/photos/{photo.id}").status_code == 200
+    assert f"/photos/{photo.id}?size=thumb" in client.get("/wishes").get_data(as_text=True)
+
+
+def test_anonymous_is_sent_to_login_and_other_roles_get_403(client, auth):
+    wish = make_wish()
+    response = client.post(f"/wishes/{wish.id}/claim")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    auth.as_role(Role.VOLUNTEER)
+    assert client.post(f"/wishes/{wish.id}/claim").status_code == 403
+    assert Wish.get_by_id(wish.id).status == WishStatus.PUBLISHED
+
+
+def test_a_merchant_claims_fulfils_and_the_wall_shows_it(client, auth):
+    clerk = f.make_user(role=Role.CLERK)
+    wish = make_wish(text="想要一副老花镜", clerk=clerk)
+    user, merchant = unit_login(auth, name="红浦爱心眼镜店")
+    response = client.post(f"/wishes/{wish.id}/claim")
+    assert response.status_code == 303
+    wish = Wish.get_by_id(wish.id)
+    assert (wish.status, wish.claimer_id) == (WishStatus.CLAIMED, merchant.id)
+    my = client.get("/my").get_data(as_text=True)
+    assert "我认领的微心愿" in my and "想要一副老花镜" in my and "待办 1" in my
+
+    bad = client.post(f"/wishes/{wish.id}/fulfil", data={"note": "已送到", "photos": (io.BytesIO(b"not an image"), "x.jpg")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 400 and "无法识别为图片" in bad.get_data(as_text=True)
+    none = client.post(f"/wishes/{wish.id}/fulfil", data={"note": "已送到"}, content_type="multipart/form-data")
+    assert none.status_code == 400 and "请上传至少 1 张圆梦照片" in none.get_data(as_text=True)
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(gif, "GIF")
+    gif.seek(0)
+    refused = client.post(f"/wishes/{wish.id}/fulfil", data={"note": "已送到", "photos": (gif, "x.gif")},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 400 and "只支持 JPEG、PNG、WebP" in refused.get_data(as_text=True)
+    assert Wish.get_by_id(wish.id).status == WishStatus.CLAIMED
+    assert not Photo.select().where(Photo.subject == "Wish", Photo.role == "result").exists()
+
+    done = client.post(f"/wishes/{wish.id}/fulfil", content_type="multipart/form-data",
+                       data={"note": "眼镜店为王阿姨免费验光配镜，已送到家", "photos": (jpeg(), "glasses.jpg")})
+    assert done.status_code == 303
+    assert Wish.get_by_id(wish.id).status == WishStatus.FULFILLED
+    assert "待办" not in client.get("/my").get_data(as_text=True).split("</nav>")[0]
+    client.post("/logout")
+    wall = client.get("/wishes?status=fulfilled").get_data(as_text=True)
+    assert "晒成效" in wall and "已圆梦" in wall and "眼镜店为王阿姨免费验光配镜" in wall
+    (photo,) = Photo.select().where(Photo.subject == "Wish", Photo.role == "result")
+    assert client.get(f"/photos/{photo.id}").status_code == 404
+    wishes.approve_result_photos(wish.id, user=clerk)
+    assert client.get(f"/photos/{photo.id}").status_code == 200
+
+
+def test_taken_wish_is_409_and_wrong_unit_is_403(client, auth):
+    wish = make_wish()
+    first = f.make_unit(name="先到的单位")
+    wishes.claim(wish.id, first)
+    unit_login(auth)
+    response = client.post(f"/wishes/{wish.id}/claim")
+    assert response.status_code == 409 and "该微心愿已被认领" in response.get_data(as_text=True)
+    assert client.post(f"/wishes/{wish.id}/withdraw").status_code == 403
+    assert client.post(f"/wishes/{wish.id}/fulfil", data={"note": "x"}).status_code == 403
+    assert Wish.get_by_id(wish.id).claimer_id == first.id
+
+
+def test_claimer_withdraws_and_the_wish_is_free_again(client, auth):
+    wish = make_wish()
+    unit_login(auth)
+    client.post(f"/wishes/{wish.id}/claim")
+    assert client.post(f"/wishes/{wish.id}/withdraw").status_code == 303
+    wish = Wish.get_by_id(wish.id)
+    assert (wish.status, wish.claimer_id, wish.claimed_at) == (WishStatus.PUBLISHED, None, None)
+    assert AuditLog.select().where(AuditLog.entity == "Wish", AuditLog.action == "wish_withdraw").exists()
