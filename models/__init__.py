@@ -36,6 +36,12 @@ __all__ = [m.__name__ for m in ALL_MODELS] + [
     "VolunteerStatus", "clock", "db", "now",
 ]
 
+# 群众点单 (models/needs.py): residents' own requests, with their tracking code
+from .needs import Need, NeedKind, NeedSource, NeedStatus  # noqa: E402
+
+ALL_MODELS.append(Need)
+__all__ += ["Need", "NeedKind", "NeedSource", "NeedStatus"]
+
 # 微心愿 (issue 10): the wall, claimed by one unit, fulfilled with a photo
 from .wishes import Wish, WishSource, WishStatus  # noqa: E402
 
