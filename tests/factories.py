@@ -242,3 +242,15 @@ def make_import_job(**kw):
     kw.setdefault("filename", "志愿者名册.csv")
     kw.setdefault("status", ImportStatus.UPLOADED)
     return ImportJob.create(data=data, size=len(data), digest=hashlib.sha256(data).hexdigest(), **kw)
+
+
+def make_work_order_step(**kw):
+    from models import WorkOrderStep
+
+    if "order" not in kw:
+        kw["order"] = make_work_order()
+    kw.setdefault("kind", "resolve")
+    kw.setdefault("at", now())
+    kw.setdefault("actor_label", "工作人员")
+    kw.setdefault("result", "已办结\n第二行")
+    return WorkOrderStep.create(**kw)
