@@ -256,3 +256,15 @@ def make_wish(**kw):
     kw.setdefault("display_name", "王**")
     kw.setdefault("status", WishStatus.CLAIMED if kw.get("claimer") else WishStatus.PUBLISHED)
     return Wish.create(**kw)
+
+
+def make_work_order_step(**kw):
+    from models import WorkOrderStep
+
+    if "order" not in kw:
+        kw["order"] = make_work_order()
+    kw.setdefault("kind", "resolve")
+    kw.setdefault("at", now())
+    kw.setdefault("actor_label", "工作人员")
+    kw.setdefault("result", "已办结\n第二行")
+    return WorkOrderStep.create(**kw)
