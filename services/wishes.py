@@ -95,6 +95,8 @@ def _tell(moved):
     """Claimed, withdrawn, fulfilled: the clerks hear of it, and the resident (by phone,
     through the webhook channel) when a unit claims or fulfils the wish."""
     name = moved.transition.name
+    if name == "close" and moved.source == WishStatus.CLAIMED:
+        _tell_claimer_closed(moved)
     if name not in ("claim", "withdraw", "fulfil"):
         return
     wish = Wish.get_by_id(moved.obj.id)
@@ -116,6 +118,15 @@ def _tell(moved):
                        body=f"{unit}已帮{wish.display_name}圆梦：{wish.fulfil_note or ''}（成效照片待审核公开）")
         notices.notify("wish_fulfilled", title="您的微心愿已圆梦", phones=[wish.requester_phone], subject=wish,
                        body=f"您的微心愿“{short}”已由{unit}帮您实现。")
+
+
+def _tell_claimer_closed(moved):
+    """A wish a unit had claimed taken down by a clerk: the unit hears why."""
+    wish = Wish.get_by_id(moved.obj.id)
+    short = wish.text if len(wish.text) <= 30 else wish.text[:30] + "…"
+    notices.notify("wish_closed", title="您认领的微心愿已下架", users=notices.unit_user_ids(wish.claimer_id),
+                   subject=wish, link=f"/wishes/{wish.id}",
+                   body=f"贵单位认领的微心愿“{short}”已由社区下架。原因：{wish.close_reason or '未说明'}")
 
 
 S = WishStatus

@@ -96,6 +96,7 @@ def test_claim_withdraw_fulfil_through_the_service(app):
     with pytest.raises(ServiceError) as not_yours:
         wishes.withdraw(wish.id, other)
     assert not_yours.value.status == 403
+    merchant_user = f.make_user(role=Role.UNIT, unit=merchant)
     wishes.withdraw(wish.id, merchant)
     wish = Wish.get_by_id(wish.id)
     assert (wish.status, wish.claimer_id) == (WishStatus.PUBLISHED, None)
@@ -107,6 +108,12 @@ def test_claim_withdraw_fulfil_through_the_service(app):
     result = Photo.get(Photo.subject == "Wish", Photo.subject_id == wish.id, Photo.role == "result")
     assert not result.approved
     assert wishes.approve_photos(wish.id, user=clerk) == 1
+
+    taken_down = make_wish(clerk=clerk)
+    wishes.claim(taken_down.id, merchant)
+    wishes.close(taken_down.id, user=clerk, reason="居民已搬离本社区")
+    notice = Notice.get(Notice.kind == "wish_closed")
+    assert notice.recipient_id == merchant_user.id and "居民已搬离本社区" in notice.body
 
 
 # --- the wall and the unit's pages, through the test client ------------------------------------
