@@ -21,12 +21,13 @@ from .signups import EventSignupsMixin, SignupRulesMixin, event_filter
 from .claims import (ClaimReviewMixin, PendingQueueMixin, ProgressReportRulesMixin, ProjectSlotsMixin,
                      WithdrawnQueueMixin)
 from .workorders import OverdueFilter, WorkOrderMovesMixin
+from .needs import GridPosterMixin
 from .tokens import ApiTokenIssueMixin
 from .loops import (AccountActivationAdminMixin, NoticeAdminMixin, NoticeDeliveryAdminMixin, UserActivationMixin,
                     VolunteerApplicationAdminMixin, WorkOrderVolunteersMixin)
 
 
-class GridView(SecureModelView):
+class GridView(GridPosterMixin, SecureModelView):
     column_list = ("number", "name", "party_leader", "worker", "worker_phone", "unit_leaders", "households")
     column_default_sort = "number"
     column_searchable_list = ("name", "party_leader", "worker")
