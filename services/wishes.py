@@ -30,6 +30,7 @@ from . import audit, notices
 from . import photos as photos_module
 from .common import clean_text, get_or_404, write_transaction
 from .errors import Conflict, Forbidden, ServiceError
+from .stats import month_bounds
 from .transitions import Machine, Transition
 
 TEXT_MAX = 500
@@ -70,18 +71,16 @@ def mask_name(name):
     return name[0] + "*" * min(max(len(name) - 1, 1), 2)
 
 
-def fulfilled_between(start, end):
-    """How many wishes came true in [start, end): one indexed COUNT (figures)."""
-    return (Wish.select(fn.COUNT(Wish.id))
-            .where(Wish.status == WishStatus.FULFILLED, Wish.fulfilled_at >= start, Wish.fulfilled_at < end)
-            .scalar() or 0)
+def fulfilled_this_month_query(at=None):
+    """COUNT of the wishes that came true this month, as a query (a scalar sub-select in the
+    dashboard's figures; the home page counts the same in ``stats.alliance_figures``)."""
+    start, end = month_bounds(at or now())
+    return Wish.select(fn.COUNT(Wish.id)).where(Wish.status == WishStatus.FULFILLED, Wish.fulfilled_at >= start,
+                                                Wish.fulfilled_at < end)
 
 
 def fulfilled_this_month(at=None):
-    at = at or now()
-    start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
-    return fulfilled_between(start, end)
+    return fulfilled_this_month_query(at).scalar() or 0
 
 
 # --- the machine ------------------------------------------------------------------------
