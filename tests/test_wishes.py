@@ -332,3 +332,22 @@ def test_demo_wishes_fill_the_wall(app, client):
     assert "晒成效" in html and "/photos/" in html
     demo_unit = MemberUnit.get(MemberUnit.name == "红浦社区卫生服务站")
     assert wishes.open_count(demo_unit.id) == 2
+
+
+def test_at_most_three_photos_and_nothing_written_when_refused(client, auth):
+    wish = make_wish()
+    user, unit = unit_login(auth)
+    client.post(f"/wishes/{wish.id}/claim")
+    four = [(jpeg(colour=c), f"{c}.jpg") for c in ("red", "green", "blue", "white")]
+    response = client.post(f"/wishes/{wish.id}/fulfil", data={"note": "已送达", "photos": four},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and "最多上传 3 张照片" in response.get_data(as_text=True)
+    png = io.BytesIO()
+    Image.new("RGBA", (40, 30), (0, 0, 0, 0)).save(png, "PNG")
+    png.seek(0)
+    three = [(jpeg(), "a.jpg"), (png, "b.png"), (io.BytesIO(b"\x89PNG\r\n\x1a\n broken"), "c.png")]
+    response = client.post(f"/wishes/{wish.id}/fulfil", data={"note": "已送达", "photos": three},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and "第 3 张照片" in response.get_data(as_text=True)
+    assert Wish.get_by_id(wish.id).status == WishStatus.CLAIMED
+    assert not Photo.select().where(Photo.subject == "Wish", Photo.role == "result").exists()
