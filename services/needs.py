@@ -211,8 +211,9 @@ def accept(need_id, *, user, category=OrderCategory.OTHER, due_at=None):
     return Need.get_by_id(need.id)
 
 
-def publish_wish(need_id, *, user):
-    """发布为微心愿: the need goes to the wish wall (services.wishes.publish) with its photos."""
+def publish_wish(need_id, *, user, grid=None):
+    """发布为微心愿: the need goes to the wish wall (services.wishes.publish) with its photos;
+    ``grid`` (optional) places a wish whose resident did not choose one."""
     from . import wishes
 
     need = get(need_id)
@@ -221,7 +222,7 @@ def publish_wish(need_id, *, user):
         need = _locked(need.id)
         NEEDS.check(need, "publish_wish", user=user)
         photo_ids = [p.id for p in photos_of(need)]
-        wish = wishes.publish(text=need.text, grid=need.grid_id, requester_name=need.name,
+        wish = wishes.publish(text=need.text, grid=need.grid_id or parse_id(grid), requester_name=need.name,
                               requester_phone=need.mobile, photos=photo_ids, user=user)
         NEEDS.move(need, "publish_wish", user=user, values={"wish_id": wish.id, "handled_by": _user_id(user)})
     return Need.get_by_id(need.id)
@@ -262,12 +263,12 @@ def refuse(need_id, *, user, reason):
     return Need.get_by_id(need.id)
 
 
-def handle(need_id, action, *, user, category=None, order=None, reason=None):
+def handle(need_id, action, *, user, category=None, order=None, reason=None, grid=None):
     """One clerk's decision on a need, by name (the admin's queue and move page)."""
     if action == "accept":
         return accept(need_id, user=user, category=category or OrderCategory.OTHER)
     if action == "publish_wish":
-        return publish_wish(need_id, user=user)
+        return publish_wish(need_id, user=user, grid=grid)
     if action == "merge":
         return merge(need_id, user=user, order=order if order is not None else reason)
     if action == "refuse":
@@ -345,9 +346,7 @@ def timeline(need):
                       "photos": [], "round": 1})
         return steps
     if need.status == NeedStatus.WISHED:
-        steps.append({"at": need.handled_at, "title": "已发布为微心愿",
-                      "text": "已发布到微心愿墙，等待爱心单位认领。", "photos": [], "round": 1})
-        return steps
+        return steps + _wish_steps(need)
     order = need.order
     if order is None:
         return steps
@@ -359,6 +358,30 @@ def timeline(need):
                       "photos": [], "round": 1})
     approved = [p for p in photo_service.photos_of("WorkOrder", [order.id])[order.id] if p.approved]
     steps += _order_steps(order, approved)
+    return steps
+
+
+def _wish_steps(need):
+    """A need published as 微心愿: the wish's own progress on the wall."""
+    from models import Wish, WishStatus
+
+    from . import photos as photo_service
+
+    steps = [{"at": need.handled_at, "title": "已发布为微心愿", "text": "已发布到微心愿墙，等待爱心单位认领。",
+              "photos": [], "round": 1, "wish_id": need.wish_id}]
+    wish = Wish.get_or_none(Wish.id == need.wish_id) if need.wish_id else None
+    if wish is None:
+        return steps
+    if wish.status in WishStatus.TAKEN and wish.claimer_id:
+        steps.append({"at": wish.claimed_at, "title": "已被认领", "text": f"{wish.claimer.name}认领了您的心愿。",
+                      "photos": [], "round": 1})
+    if wish.status == WishStatus.FULFILLED:
+        shown = [p for p in photo_service.photos_of("Wish", [wish.id], role="result")[wish.id] if p.approved]
+        steps.append({"at": wish.fulfilled_at, "title": "已圆梦", "text": wish.fulfil_note or "", "photos": shown,
+                      "round": 1})
+    elif wish.status == WishStatus.CLOSED:
+        steps.append({"at": wish.closed_at, "title": "心愿已下架", "text": f"原因：{wish.close_reason or ''}",
+                      "photos": [], "round": 1})
     return steps
 
 
