@@ -12,8 +12,9 @@ from peewee import fn
 
 from models import (Claim, ClaimStatus, Event, Line, MemberUnit, OrderStatus, Project, ProjectStatus,
                     Rating, Volunteer, WorkOrder, now)
-from services import totals
+from services import totals, wishes
 from services.stats import month_of, seconds_between
+from services.stats import work_order_rounds
 from services.workorders import OPEN, overdue_clause
 
 FINISHED = (OrderStatus.RESOLVED, OrderStatus.RATED)
@@ -112,7 +113,9 @@ def overview(year=None):
     """Everything the dashboard shows, as plain data (the template and charts read it)."""
     year = year or now().year
     orders = work_orders()
+    orders.update(work_order_rounds())  # first-round satisfaction, redo rate (every round kept)
     cards = headline() + [("未办结工单", orders["open"], "work_order.index_view")]
+    cards.append(("本月圆梦微心愿", wishes.fulfilled_this_month(), "wish.index_view"))  # services/wishes.py
     return {
         "year": year,
         "cards": cards,

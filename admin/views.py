@@ -280,3 +280,10 @@ REGISTRY = [
     (AuditLog, AuditLogView, "系统"),
     (ImportJob, ImportJobView, "系统"),
 ]
+
+# 微心愿 (issue 10; admin/wishes.py)
+from models import Wish  # noqa: E402
+
+from .wishes import WishView  # noqa: E402
+
+REGISTRY.append((Wish, WishView, "微心愿"))

@@ -426,7 +426,9 @@ def main(argv=None):
                         help="seconds in all the storms may wait for a quiet moment on a shared machine")
     parser.add_argument("--quick", action="store_true", help="20,000 rows, 1 s per route (a smoke run)")
     parser.add_argument("--only", default="", help="comma-separated phase names to run (default: all)")
+    public_pages.add_arguments(parser)
     args = parser.parse_args(argv)
+    public_pages.adjust(args)
     if args.quick:
         args.entries, args.signups, args.seconds, args.repeat = 20_000, 20_000, 1.0, 5
 
@@ -475,6 +477,15 @@ def main(argv=None):
         "rounds": {f"{k}|{d}": v for (k, d), v in results.rounds.items()},
     }, ensure_ascii=False, indent=1))
     print(f"\n(saved to {RESULTS.relative_to(ROOT)}/table-{stamp}.md and .json)")
+
+
+# --- issue 12, second half: the public pages beside the floor (bench/public_pages.py) ------------
+from bench import public_pages  # noqa: E402
+
+ROWS += public_pages.rows(Row, Bound("≥", 0.8))
+PHASES.insert([name for name, _ in PHASES].index("storms"),
+              ("public pages (demo data)", public_pages.phase("demo", turns)))
+PHASES.append(("public pages (large data)", public_pages.phase("large", turns)))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from .projects import Claim, ClaimStatus, Line, ProgressReport, Project, Project
 from .ratelimit import RateLimitCounter
 from .registrations import ApplicationStatus, VolunteerApplication
 from .volunteers import Volunteer, VolunteerStatus, VolunteerTeam
-from .workorders import Channel, OrderCategory, OrderStatus, Rating, WorkOrder
+from .workorders import Channel, OrderCategory, OrderStatus, Rating, StepKind, WorkOrder, WorkOrderStep
 
 # In dependency order: creating tables walks it forwards, dropping backwards.
 ALL_MODELS = [
@@ -25,13 +25,14 @@ ALL_MODELS = [
     RateLimitCounter,
     NoticeDelivery, AccountActivation, VolunteerApplication,
     ProjectCategory, ImportJob,
+    WorkOrderStep,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + [
     "ALL_MODELS", "SHANGHAI", "AppendOnlyError", "ApplicationStatus", "BaseModel", "Channel", "Choices",
     "ClaimStatus", "DeliveryStatus",
     "EntryKind", "EventCategory", "EventStatus", "ImportStatus", "Line", "OrderCategory", "OrderStatus",
-    "ProjectStatus", "Rating", "Role", "SessionEnd", "SignupStatus", "UnitKind", "UnitStatus",
+    "ProjectStatus", "Rating", "Role", "SessionEnd", "SignupStatus", "StepKind", "UnitKind", "UnitStatus",
     "VolunteerStatus", "clock", "db", "now",
 ]
 

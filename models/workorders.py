@@ -1,8 +1,9 @@
 """Residents' requests handled in the closed loop 接单—派单—办单—评单."""
 from peewee import BooleanField, Check, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
+from .accounts import User
 from .alliance import Grid, MemberUnit
-from .base import Choices, TimestampedModel
+from .base import BaseModel, Choices, TimestampedModel
 from .fields import PhoneField
 from .volunteers import Volunteer
 
@@ -93,3 +94,46 @@ class WorkOrder(TimestampedModel):
         if self.assignee_volunteer_id:
             return f"志愿者 {self.assignee_volunteer.name}"
         return self.assignee_worker or ""
+
+
+class StepKind(Choices):
+    """One row of an order's timeline; the codes are the ORDERS machine's transition names
+    (plus ``create``, the 受理 that makes the order), so the after hook writes ``kind = name``."""
+    CREATE = ("create", "受理")
+    DISPATCH = ("dispatch", "派单")
+    ACCEPT = ("accept", "签收")
+    TAKE = ("take", "接单")
+    HAND_BACK = ("hand_back", "退回")
+    RESOLVE = ("resolve", "办结")
+    REPORT = ("report", "上报办结")
+    RATE = ("rate", "评价")
+    REDO = ("redo", "二次办理")
+    REVOKE = ("revoke", "撤销")
+
+
+class WorkOrderStep(BaseModel):
+    """Every step of a work order, kept: 二次办理 starts round 2 and never overwrites round 1.
+
+    Written only by services/workorders.py (``create_order`` and the ORDERS machine's after
+    hook, inside the move's transaction); nobody edits or deletes a step."""
+    order = ForeignKeyField(WorkOrder, on_delete="RESTRICT", backref="steps", verbose_name="工单")
+    round = IntegerField(default=1, verbose_name="轮次")
+    kind = CharField(max_length=20, choices=StepKind.choices, verbose_name="环节")
+    at = DateTimeField(verbose_name="时间")
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="work_order_steps",
+                            verbose_name="操作账号")
+    actor_label = CharField(max_length=100, verbose_name="操作人")
+    assignee_label = CharField(max_length=120, null=True, verbose_name="承办方")
+    result = TextField(null=True, verbose_name="办理结果")
+    rating = CharField(max_length=20, choices=Rating.choices, null=True, verbose_name="评价")
+    rating_note = TextField(null=True, verbose_name="评价意见")
+    reason = TextField(null=True, verbose_name="原因/说明")
+    by_resident = BooleanField(default=False, verbose_name="居民本人操作")
+
+    class Meta:
+        table_name = "work_order_step"
+        verbose_name = "工单办理记录"
+        read_only = ("order", "round", "kind", "at", "actor", "actor_label", "assignee_label", "result",
+                     "rating", "rating_note", "reason", "by_resident")
+        # the dashboard's first-round figures read ``kind = 'rate' AND round = 1``
+        indexes = ((("kind", "round"), False),)

@@ -704,7 +704,8 @@ class _Builder:
         statuses = [s for s, n in ORDER_STATUS_COUNTS.items() for _ in range(n)]
         self.rng.shuffle(statuses)
         cats, weights = list(ORDER_WEIGHTS), list(ORDER_WEIGHTS.values())
-        channels = Channel.codes()
+        # the clerks' own channels; 线上点单 orders come from residents' needs (build_needs)
+        channels = [c for c in Channel.codes() if c != Channel.ONLINE]
         volunteers = [v["id"] for v in self.rows[Volunteer]]
 
         def h(lo, hi):

@@ -65,3 +65,30 @@ def alliance_figures(at=None):
         "volunteer_teams": row["volunteer_teams"],
         "volunteer_hours": float(row["volunteer_hours"] or 0),
     }
+
+
+def work_order_rounds():
+    """First-round satisfaction and redo rate, from the orders' steps (every round kept):
+    ``first_round_satisfaction`` = round-1 ratings that are 满意 / round-1 ratings;
+    ``redo_rate`` = orders that reached round 2 or later / orders ever rated. One statement."""
+    from models import Rating, WorkOrderStep
+
+    def steps(*where):
+        return WorkOrderStep.select(fn.COUNT(fn.DISTINCT(WorkOrderStep.order))).where(*where)
+
+    first_rate = (WorkOrderStep.kind == "rate") & (WorkOrderStep.round == 1)
+    row = Select(columns=[
+        steps(first_rate).alias("first_rated"),
+        steps(first_rate, WorkOrderStep.rating == Rating.SATISFIED).alias("first_satisfied"),
+        steps(WorkOrderStep.kind == "rate").alias("rated_orders"),
+        steps(WorkOrderStep.round >= 2).alias("redone_orders"),
+    ]).bind(db.obj).dicts().get()
+    first_rated, rated = row["first_rated"] or 0, row["rated_orders"] or 0
+    return {
+        "first_rated": first_rated,
+        "first_satisfied": row["first_satisfied"] or 0,
+        "first_round_satisfaction": round((row["first_satisfied"] or 0) / first_rated, 3) if first_rated else None,
+        "rated_orders": rated,
+        "redone_orders": row["redone_orders"] or 0,
+        "redo_rate": round((row["redone_orders"] or 0) / rated, 3) if rated else None,
+    }

@@ -221,8 +221,9 @@ def close(wish_id, *, user, reason):
     return WISHES.move(wish, "close", user=user, values={"close_reason": reason})
 
 
-def approve_result_photos(wish_id, *, user):
-    """A clerk makes the fulfilment photos public (晒成效); returns how many."""
+def approve_photos(wish_id, *, user):
+    """A clerk makes the wish's photos public — the fulfilment photos (晒成效) and any
+    the wish still holds back; returns how many."""
     from auth.permissions import can
 
     wish = _get(wish_id)
@@ -341,3 +342,19 @@ def public_photos(wish_ids):
                 out[pk][photo.role].append(photo)
     return out
 
+
+
+def move(wish_id, name, *, user=None, reason=None, expected=None):
+    """A clerk's move from the admin's buttons (审核发布, 下架); ``expected`` is the status
+    the clerk saw (someone moved it since: a conflict)."""
+    from .transitions import RACE
+
+    wish = _get(wish_id)
+    if expected and expected != wish.status:
+        raise Conflict(RACE.format(noun=WISHES.noun))
+    if name == "close":
+        return close(wish.id, user=user, reason=reason)
+    transition = WISHES.check(wish, name, user=user, guard=False)
+    if transition.who != "records.manage":
+        raise Forbidden("该操作由认领单位在心愿墙上完成")
+    return WISHES.move(wish, name, user=user)

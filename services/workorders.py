@@ -8,7 +8,8 @@ Chinese refusal are the machine's. Admin buttons come from ``allowed_actions``.
 import datetime as dt
 from peewee import IntegrityError, fn
 
-from models import Grid, MemberUnit, OrderCategory, OrderStatus, Rating, Volunteer, WorkOrder, now
+from models import (Grid, MemberUnit, OrderCategory, OrderStatus, Rating, StepKind, Volunteer, WorkOrder,
+                    WorkOrderStep, now)
 from models.bounds import date_in_range, date_range_message
 from models.workorders import Channel
 
@@ -125,6 +126,7 @@ def create_order(*, user=None, **fields):
                 order = WorkOrder.create(number=next_number(), status=OrderStatus.ACCEPTED,
                                          accepted_at=now(), **clean)
                 audit.record("create", order, user=user, changes={**clean, "status": OrderStatus.ACCEPTED})
+                record_step(order, StepKind.CREATE, user=user, at=order.accepted_at)
             return order
         except IntegrityError:
             continue  # two clerks took the same number at once; take the next
@@ -147,19 +149,135 @@ def move(order_id, action, *, user=None, unit=None, volunteer=None, worker=None,
     elif action == "resolve":
         values["result"] = clean_text(result, "办理结果")
     elif action == "rate":
-        if rating not in Rating.codes():
-            raise ServiceError("请选择评价：满意或不满意")
-        values["rating"] = rating
-        values["rating_note"] = clean_text(note, "评价意见", required=False)
+        return rate(order.id, rating, note, user=user)
     elif action == "redo":
-        values["redo_count"] = WorkOrder.redo_count + 1
-        values["rating_note"] = clean_text(note, "二次办理说明", required=False) or order.rating_note
+        return redo(order.id, note, user=user)
     elif action == "revoke":
         values["revoke_reason"] = clean_text(reason, "撤销原因")
     elif action in ASSIGNEE_MOVES:
         raise ServiceError("该操作由承办方在“我的工作台”中办理")
     ORDERS.move(order, action, user=user, values=values)
     return WorkOrder.get_by_id(order.id)
+
+
+def rate(order_id, rating, note=None, *, user=None, by_resident=False):
+    """评价 an order that is 已办结. A clerk records it (``user`` = the clerk), or the resident
+    rates it themselves on the tracking page: trusted code that proved the resident by
+    tracking code and phone calls ``user=None, by_resident=True`` (services/transitions.py:
+    ``user=None`` is trusted code). The step keeps the rating whatever later rounds bring."""
+    order = _get(order_id)
+    ORDERS.check(order, "rate", user=user)  # the state refusal comes before any input error
+    if rating not in Rating.codes():
+        raise ServiceError("请选择评价：满意或不满意", field="rating")
+    values = {"rating": rating, "rating_note": clean_text(note, "评价意见", required=False, field="note")}
+    ORDERS.move(order, "rate", user=user, values=values, changes={"by_resident": True} if by_resident else None)
+    return WorkOrder.get_by_id(order.id)
+
+
+def redo(order_id, note=None, *, user=None, by_resident=False):
+    """二次办理 of an order rated 不满意: round ``redo_count + 1`` starts; the rounds before stay
+    in the order's steps (``timeline``). ``user=None, by_resident=True`` as for ``rate``."""
+    order = _get(order_id)
+    ORDERS.check(order, "redo", user=user)
+    text = clean_text(note, "二次办理说明", required=False, field="note")
+    changes = {"reason": text} if text else {}
+    if by_resident:
+        changes["by_resident"] = True
+    ORDERS.move(order, "redo", user=user, changes=changes or None,
+                values={"redo_count": WorkOrder.redo_count + 1, "rating_note": text or order.rating_note})
+    return WorkOrder.get_by_id(order.id)
+
+
+# --- the steps: every round kept (models.WorkOrderStep) --------------------------------------
+
+RESIDENT = "居民"
+SYSTEM_ACTOR = "系统"
+# how the residents' tracking page may word each step (the admin uses StepKind labels)
+PUBLIC_LABELS = {
+    StepKind.CREATE: "已受理", StepKind.DISPATCH: "已派单", StepKind.ACCEPT: "承办方已签收",
+    StepKind.TAKE: "志愿者已接单", StepKind.HAND_BACK: "承办方退回，待重新派单", StepKind.RESOLVE: "已办结",
+    StepKind.REPORT: "已办结", StepKind.RATE: "已评价", StepKind.REDO: "二次办理", StepKind.REVOKE: "已撤销",
+}
+
+
+def _account(user):
+    """The acting account, or None (a resident, the system, an anonymous caller)."""
+    if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "id", None) is None:
+        return None
+    return user
+
+
+def actor_label(user, by_resident=False):
+    """Who made a step, as the timeline names them: 居民, the unit's name for a unit's account,
+    志愿者 X for a volunteer's, else the person's name (or 系统)."""
+    if by_resident:
+        return RESIDENT
+    account = _account(user)
+    if account is None:
+        return SYSTEM_ACTOR
+    if account.role == "unit" and account.unit_id:
+        return account.unit.name[:100]
+    if account.role == "volunteer" and account.volunteer_id:
+        return f"志愿者 {account.volunteer.name}"[:100]
+    return (account.display_name or account.username)[:100]
+
+
+def record_step(order, kind, *, user=None, at=None, by_resident=False, **fields):
+    """One step of ``order`` in the caller's transaction; the round is the order's current one."""
+    account = _account(user)
+    return WorkOrderStep.create(order=order.id, round=(order.redo_count or 0) + 1, kind=kind, at=at or now(),
+                                actor=account.id if account else None,
+                                actor_label=actor_label(user, by_resident), by_resident=bool(by_resident),
+                                **fields)
+
+
+def _write_step(moved):
+    """The machine's after hook: every move of an order writes exactly one step, in the
+    move's transaction (so no path moves an order without leaving its step)."""
+    order, name = moved.obj, moved.transition.name
+    fields = {}
+    if name in ("dispatch", "take", "accept"):
+        fields["assignee_label"] = WorkOrder.get_by_id(order.id).assignee_label[:120] or None
+    elif name in ("resolve", "report"):
+        fields["result"] = order.result
+    elif name == "rate":
+        fields.update(rating=order.rating, rating_note=order.rating_note)
+    elif name == "hand_back":
+        fields["reason"] = order.return_reason
+    elif name == "revoke":
+        fields["reason"] = order.revoke_reason
+    elif name == "redo":
+        fields["reason"] = moved.changes.get("reason")
+    record_step(order, name, user=moved.user, at=moved.at, by_resident=moved.changes.get("by_resident", False),
+                **fields)
+
+
+ORDERS.add_after(_write_step)
+
+
+def timeline(order):
+    """Every step of ``order`` (a WorkOrder or its id), oldest first: round by round, each step
+    carrying ``label`` (环节), ``public_label`` (the residents' wording), ``rating_label`` and
+    ``round_label`` (第N轮)."""
+    order_id = order if isinstance(order, int) else order.id
+    steps = list(WorkOrderStep.select().where(WorkOrderStep.order == order_id)
+                 .order_by(WorkOrderStep.round, WorkOrderStep.at, WorkOrderStep.id))
+    for step in steps:
+        step.label = StepKind.label(step.kind)
+        step.public_label = PUBLIC_LABELS.get(step.kind, step.label)
+        step.rating_label = Rating.label(step.rating) if step.rating else ""
+        step.round_label = "第1轮（首次办理）" if step.round == 1 else f"第{step.round}轮（二次办理）"
+    return steps
+
+
+def rounds(order):
+    """``timeline(order)`` grouped: [(round, round_label, [steps])], first round first."""
+    out = []
+    for step in timeline(order):
+        if not out or out[-1][0] != step.round:
+            out.append((step.round, step.round_label, []))
+        out[-1][2].append(step)
+    return out
 
 
 def overdue_clause(at=None):

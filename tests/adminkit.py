@@ -104,6 +104,7 @@ def populate(copies=2):
         keep(f.make_activation(user=user, created_by=user))
         keep(f.make_category(note="第一行\n第二行"))
         keep(f.make_import_job(created_by=user))
+        keep(f.make_wish(grid=grid, claimer=unit, created_by=user))
     return out
 
 

@@ -242,3 +242,17 @@ def make_import_job(**kw):
     kw.setdefault("filename", "志愿者名册.csv")
     kw.setdefault("status", ImportStatus.UPLOADED)
     return ImportJob.create(data=data, size=len(data), digest=hashlib.sha256(data).hexdigest(), **kw)
+
+
+def make_wish(**kw):
+    """A 微心愿 as a row (tests of the rules go through services.wishes)."""
+    from models import Wish, WishStatus
+
+    if "grid" not in kw:
+        kw["grid"] = make_grid()
+    kw.setdefault("text", f"想要一副老花镜{_n()}")
+    kw.setdefault("requester_name", "王秀兰")
+    kw.setdefault("requester_phone", "13904821234")
+    kw.setdefault("display_name", "王**")
+    kw.setdefault("status", WishStatus.CLAIMED if kw.get("claimer") else WishStatus.PUBLISHED)
+    return Wish.create(**kw)

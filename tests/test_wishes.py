@@ -106,7 +106,7 @@ def test_claim_withdraw_fulfil_through_the_service(app):
     assert Notice.select().where(Notice.kind == "wish_fulfilled", Notice.recipient_phone == "13904821234").exists()
     result = Photo.get(Photo.subject == "Wish", Photo.subject_id == wish.id, Photo.role == "result")
     assert not result.approved
-    assert wishes.approve_result_photos(wish.id, user=clerk) == 1
+    assert wishes.approve_photos(wish.id, user=clerk) == 1
 
 
 # --- the wall and the unit's pages, through the test client ------------------------------------
@@ -198,7 +198,7 @@ def test_a_merchant_claims_fulfils_and_the_wall_shows_it(client, auth):
     assert "晒成效" in wall and "已圆梦" in wall and "眼镜店为王阿姨免费验光配镜" in wall
     (photo,) = Photo.select().where(Photo.subject == "Wish", Photo.role == "result")
     assert client.get(f"/photos/{photo.id}").status_code == 404
-    wishes.approve_result_photos(wish.id, user=clerk)
+    wishes.approve_photos(wish.id, user=clerk)
     assert client.get(f"/photos/{photo.id}").status_code == 200
 
 
@@ -222,3 +222,59 @@ def test_claimer_withdraws_and_the_wish_is_free_again(client, auth):
     wish = Wish.get_by_id(wish.id)
     assert (wish.status, wish.claimer_id, wish.claimed_at) == (WishStatus.PUBLISHED, None, None)
     assert AuditLog.select().where(AuditLog.entity == "Wish", AuditLog.action == "wish_withdraw").exists()
+
+
+# --- the admin ---------------------------------------------------------------------------------
+
+def test_clerk_types_in_approves_closes_and_publishes_photos(client, auth):
+    clerk = auth.as_role(Role.CLERK)
+    grid = f.make_grid()
+    response = client.post("/admin/wish/new/", data={"text": "想要一台收音机", "grid": grid.id,
+                                                     "requester_name": "刘桂芳", "requester_phone": "12345"},
+                           follow_redirects=True)
+    assert "有效的手机号" in response.get_data(as_text=True) and Wish.select().count() == 0
+    response = client.post("/admin/wish/new/", data={"text": "想要一台收音机", "grid": grid.id,
+                                                     "requester_name": "刘桂芳", "requester_phone": "13904825555"})
+    assert response.status_code == 302
+    typed = Wish.get()
+    assert (typed.status, typed.source, typed.display_name, typed.created_by_id) == (
+        WishStatus.PUBLISHED, WishSource.STAFF, "刘**", clerk.id)
+
+    pending = make_wish(status=WishStatus.PENDING, photos=[prepared()])
+    assert client.get(f"/admin/wish/move/{pending.id}?action=approve").status_code == 200
+    assert client.post(f"/admin/wish/move/{pending.id}", data={"action": "approve", "from": "pending"}).status_code == 303
+    assert Wish.get_by_id(pending.id).status == WishStatus.PUBLISHED
+    assert Photo.get(Photo.subject == "Wish", Photo.subject_id == pending.id).approved
+
+    refused = client.post(f"/admin/wish/move/{typed.id}", data={"action": "close", "from": "published", "reason": ""})
+    assert refused.status_code == 400 and "请填写下架原因" in refused.get_data(as_text=True)
+    assert client.post(f"/admin/wish/move/{typed.id}", data={"action": "claim", "from": "published"}).status_code == 403
+    client.post(f"/admin/wish/move/{typed.id}", data={"action": "close", "from": "published", "reason": "重复录入"})
+    typed = Wish.get_by_id(typed.id)
+    assert (typed.status, typed.close_reason) == (WishStatus.CLOSED, "重复录入")
+
+    merchant = f.make_unit(kind=UnitKind.MERCHANT)
+    wishes.claim(pending.id, merchant)
+    wishes.fulfil(pending.id, merchant, note="已送达", photos=[prepared()])
+    detail = client.get(f"/admin/wish/details/?id={pending.id}").get_data(as_text=True)
+    assert "圆梦照片" in detail and "待审核" in detail
+    client.post("/admin/wish/action/", data={"action": "approve_photos", "rowid": str(pending.id)})
+    assert all(p.approved for p in Photo.select().where(Photo.subject == "Wish", Photo.subject_id == pending.id))
+    html = client.get("/admin/").get_data(as_text=True)
+    assert "本月圆梦微心愿" in html
+    assert client.get("/admin/wish/").status_code == 200
+
+
+def test_home_counts_wishes_fulfilled_this_month(app, client, clock):
+    import datetime as dt
+
+    app.config["HOME_FIGURES_TTL"] = 0
+    unit = f.make_unit()
+    for n in range(2):
+        wish = make_wish(text=f"心愿{n}")
+        wishes.claim(wish.id, unit)
+        wishes.fulfil(wish.id, unit, note="已圆梦", photos=[prepared()])
+    assert wishes.fulfilled_this_month() == 2
+    assert '<span class="value">2</span><span class="label">本月圆梦微心愿' in client.get("/").get_data(as_text=True)
+    clock.advance(dt.timedelta(days=31))
+    assert wishes.fulfilled_this_month() == 0
