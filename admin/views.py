@@ -6,7 +6,7 @@ from wtforms.validators import Length, Optional
 from models import (AccountActivation, ApiToken, AuditLog, Claim, ClaimStatus, Event, Grid, ImportJob, LoginAttempt,
                     LoginSession, MemberUnit, Notice, NoticeDelivery, PointsEntry, ProgressReport, Project,
                     ProjectCategory, Role, Signup, SignupStatus, User, Volunteer, VolunteerApplication, VolunteerTeam,
-                    WorkOrder)
+                    WorkOrder, WorkOrderStep)
 from services import claims, signups, workorders
 
 from models.exposure import admin_filters
@@ -253,6 +253,19 @@ class ImportJobView(ImportJobRulesMixin, SecureModelView):
     column_default_sort = ("created_at", True)
 
 
+class WorkOrderStepView(SecureModelView):
+    """工单办理记录: every step of every order, every round kept (services/workorders.py
+    writes them in each move's transaction); read-only for everyone."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+    column_list = ("order", "round", "kind", "at", "actor_label", "assignee_label", "rating", "by_resident")
+    column_filters = ("kind", "round", "rating", "by_resident", "at")
+    column_searchable_list = ("actor_label", "assignee_label", "result", "reason")
+    column_default_sort = ("id", True)
+
+
 # (model, view class, menu category): adding an entity is one line here.
 REGISTRY = [
     (MemberUnit, MemberUnitView, "联盟"),
@@ -279,6 +292,7 @@ REGISTRY = [
     (LoginAttempt, LoginAttemptView, "系统"),
     (AuditLog, AuditLogView, "系统"),
     (ImportJob, ImportJobView, "系统"),
+    (WorkOrderStep, WorkOrderStepView, "工单"),
 ]
 
 # 微心愿 (issue 10; admin/wishes.py)

@@ -18,10 +18,6 @@ from services.errors import Conflict
 from . import factories as f
 from .test_photos import jpeg_with_gps, png_bomb
 
-import models
-
-# both rounds on /track and the residents' 满意率 read the work-order steps (branch rounds)
-needs_rounds = pytest.mark.skipif(not hasattr(models, "WorkOrderStep"), reason="work-order steps not merged yet")
 _ip = iter(range(1, 1_000_000))
 
 
@@ -286,7 +282,6 @@ def _finish(order_id, clerk, unit, result):
     workorders.move(order_id, "resolve", user=clerk, result=result)
 
 
-@needs_rounds
 def test_unsatisfied_sends_it_to_a_second_round_and_both_rounds_stay_on_the_page(client, auth):
     unit = f.make_unit(name="红浦物业服务中心")
     need, code = _need(client)
@@ -325,7 +320,6 @@ def test_a_bad_rating_is_refused(client, auth):
 
 # --- figures ---------------------------------------------------------------------------------------
 
-@needs_rounds
 def test_month_figures(client, auth, clock):
     import datetime as dt
 
