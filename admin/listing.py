@@ -220,12 +220,15 @@ RANGE_FILTERS = ("Greater", "Smaller", "Between")
 
 
 def _bounded_filter_kind(flt):
-    name = type(flt).__name__
-    if "Not" in name or "Like" in name or "Empty" in name or "InList" in name:
-        return None
-    for kind in BOUNDED_FILTERS:
-        if kind in name:
-            return kind
+    """The filter's kind by the nearest class that names one (a subclass such as the sign-ups'
+    ``EventIdFilter`` is judged by the ``IdEqualFilter`` it extends)."""
+    for cls in type(flt).__mro__:
+        name = cls.__name__
+        if "Not" in name or "Like" in name or "Empty" in name or "InList" in name:
+            return None
+        for kind in BOUNDED_FILTERS:
+            if kind in name:
+                return kind
     return None
 
 
