@@ -354,7 +354,7 @@ def test_the_steps_list_is_read_only(client, auth):
     step = WorkOrderStep.select().where(WorkOrderStep.order == order.id).first()
     assert client.get(f"/admin/work_order_step/details/?id={step.id}").status_code == 200
     count = WorkOrderStep.select().count()
-    for url, data in ((f"/admin/work_order_step/new/", {"round": "1", "kind": "rate", "actor_label": "x"}),
+    for url, data in (("/admin/work_order_step/new/", {"round": "1", "kind": "rate", "actor_label": "x"}),
                       (f"/admin/work_order_step/edit/?id={step.id}", {"actor_label": "改过"}),
                       ("/admin/work_order_step/delete/", {"id": str(step.id)})):
         client.post(url, data=data)
