@@ -48,6 +48,9 @@ def init_app(app):
     admin.add_view(AccountsIssueView(name="账号开通", endpoint="accounts_issue", url="accounts-issue", category="系统"))
     admin.add_view(MyNoticesView(name="我的通知", endpoint="my_notices", url="my-notices", category="通知"))
     app.jinja_env.globals["admin_unread_notices"] = unread_for_admin
+    # 群众点单: the 待受理 queue, the needs list, grid posters, the dashboard panel (admin/needs.py)
+    from . import needs as needs_admin
+    needs_admin.init_app(admin, app)
     app.extensions["alliance_admin"] = admin
     return admin
 

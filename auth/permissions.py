@@ -92,3 +92,14 @@ PERMISSIONS = {
 
 def can(user, permission, obj=None):
     return PERMISSIONS[permission](user, obj)
+
+
+# 微心愿 (services/wishes.py): any partner unit (merchants are units) may claim a wish on
+# the wall; only the claiming unit may withdraw it or report it 已圆梦.
+def _wish_claimer(user, wish=None):
+    return bool(_role_in(Role.UNIT)(user) and wish is not None and getattr(user, "unit_id", None)
+                and getattr(wish, "claimer_id", None) == user.unit_id)
+
+
+PERMISSIONS["wishes.claim"] = lambda user, obj=None: bool(_role_in(Role.UNIT)(user) and user.unit_id)
+PERMISSIONS["wishes.claimer"] = _wish_claimer

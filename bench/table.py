@@ -127,6 +127,11 @@ ROWS = [
     Row("admin_page.healthz", "GET `/admin/` at the large data ÷ GET `/healthz`, in process"),
     Row("verify", "`verify-balances` check at the large data, s (whole ledger and sign-ups)"),
 ]
+ROWS += [  # the 微心愿 wall (issue 10): anonymous, demo data, 12 wishes a page with photos
+    Row("wishes.rps", "`/wishes` req/s (the 微心愿 wall, demo data)"),
+    Row("wishes.ratio", "`/wishes` req/s ÷ `/healthz` req/s"),
+    Row("wishes.pg", "`/wishes` req/s, PostgreSQL ÷ SQLite"),
+]
 
 
 class Results:
@@ -229,7 +234,7 @@ def _figures_app(t):
 
     if getattr(t, "app", None) is None:
         t.app = create_app({"DATABASE_URL": t.url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
-                            "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0})
+                            "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0, "PAGE_CACHE_BYTES": 0})
         with t.bound():
             user = make_user(role=Role.ADMIN, username=f"bench-admin-{uuid.uuid4().hex[:6]}")
         db.initialize(t.app.extensions["database"])
@@ -292,6 +297,7 @@ def phase_large_figures(targets, results, args):
 # --- phase 3: requests through gunicorn ----------------------------------------------------
 
 ROUTES = (("healthz", "/healthz"), ("db", "/_bench/db"), ("floor", "/_bench/floor"))
+ROUTES += (("wishes", "/wishes"),)  # the 微心愿 wall, demo data (issue 10)
 
 
 def phase_requests(targets, results, args):
@@ -317,10 +323,13 @@ def phase_requests(targets, results, args):
             for t in targets:
                 results.add_round("floor.ratio", t.name,
                                   results.rounds[("floor.rps", t.name)][-1] / results.rounds[("healthz.rps", t.name)][-1])
+                results.add_round("wishes.ratio", t.name,
+                                  results.rounds[("wishes.rps", t.name)][-1] / results.rounds[("healthz.rps", t.name)][-1])
     for t in targets:
         for name, _ in ROUTES:
             results.settle(f"{name}.rps", t.name, "{:.0f}")
         results.settle("floor.ratio", t.name, "{:.2f}")
+        results.settle("wishes.ratio", t.name, "{:.2f}")
     if len(targets) == 2:
         for name, _ in ROUTES:
             results.settle(f"{name}.pg", BOTH, "{:.2f}")
@@ -426,7 +435,9 @@ def main(argv=None):
                         help="seconds in all the storms may wait for a quiet moment on a shared machine")
     parser.add_argument("--quick", action="store_true", help="20,000 rows, 1 s per route (a smoke run)")
     parser.add_argument("--only", default="", help="comma-separated phase names to run (default: all)")
+    public_pages.add_arguments(parser)
     args = parser.parse_args(argv)
+    public_pages.adjust(args)
     if args.quick:
         args.entries, args.signups, args.seconds, args.repeat = 20_000, 20_000, 1.0, 5
 
@@ -475,6 +486,15 @@ def main(argv=None):
         "rounds": {f"{k}|{d}": v for (k, d), v in results.rounds.items()},
     }, ensure_ascii=False, indent=1))
     print(f"\n(saved to {RESULTS.relative_to(ROOT)}/table-{stamp}.md and .json)")
+
+
+# --- issue 12, second half: the public pages beside the floor (bench/public_pages.py) ------------
+from bench import public_pages  # noqa: E402
+
+ROWS += public_pages.rows(Row, Bound("≥", 0.8))
+PHASES.insert([name for name, _ in PHASES].index("storms"),
+              ("public pages (demo data)", public_pages.phase("demo", turns)))
+PHASES.append(("public pages (large data)", public_pages.phase("large", turns)))
 
 
 if __name__ == "__main__":

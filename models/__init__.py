@@ -5,6 +5,7 @@
 from .accounts import AccountActivation, ApiToken, AuditLog, LoginAttempt, LoginSession, Role, SessionEnd, User
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
 from .base import SHANGHAI, BaseModel, Choices, clock, db, now
+from .dataversion import DataVersion
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
 from .imports import ImportJob, ImportStatus
 from .media import Photo
@@ -26,6 +27,7 @@ ALL_MODELS = [
     NoticeDelivery, AccountActivation, VolunteerApplication,
     ProjectCategory, ImportJob,
     WorkOrderStep,
+    DataVersion,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + [
@@ -35,3 +37,15 @@ __all__ = [m.__name__ for m in ALL_MODELS] + [
     "ProjectStatus", "Rating", "Role", "SessionEnd", "SignupStatus", "StepKind", "UnitKind", "UnitStatus",
     "VolunteerStatus", "clock", "db", "now",
 ]
+
+# 群众点单 (models/needs.py): residents' own requests, with their tracking code
+from .needs import Need, NeedKind, NeedSource, NeedStatus  # noqa: E402
+
+ALL_MODELS.append(Need)
+__all__ += ["Need", "NeedKind", "NeedSource", "NeedStatus"]
+
+# 微心愿 (issue 10): the wall, claimed by one unit, fulfilled with a photo
+from .wishes import Wish, WishSource, WishStatus  # noqa: E402
+
+ALL_MODELS.append(Wish)
+__all__ += ["Wish", "WishSource", "WishStatus"]

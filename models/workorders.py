@@ -13,6 +13,7 @@ class Channel(Choices):
     HOTLINE = ("hotline", "12345")
     VISIT = ("visit", "走访")
     GRID = ("grid", "网格")
+    ONLINE = ("online", "线上点单")  # a resident's own need (群众点单), accepted by a clerk
 
 
 class OrderCategory(Choices):
@@ -40,6 +41,7 @@ class OrderStatus(Choices):
 
 class Rating(Choices):
     SATISFIED = ("satisfied", "满意")
+    FAIR = ("fair", "基本满意")  # the residents' middle answer (评单 on /track)
     UNSATISFIED = ("unsatisfied", "不满意")
 
 

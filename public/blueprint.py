@@ -82,3 +82,24 @@ bp.add_url_rule("/notices", "notice_list", notice_pages.notice_list)
 bp.add_url_rule("/notices/<int:notice_id>/open", "open_notice", notice_pages.open_notice, methods=["POST"])
 bp.add_url_rule("/notices/<int:notice_id>/read", "read_notice", notice_pages.read_notice, methods=["POST"])
 bp.add_url_rule("/notices/read-all", "read_all_notices", notice_pages.read_all_notices, methods=["POST"])
+
+# --- 群众点单: the form, the grid posters (public/needs.py); tracking and 评单 (public/track.py)
+from . import needs as need_pages, track  # noqa: E402
+
+bp.add_url_rule("/needs/new", "need_form", need_pages.need_form)
+bp.add_url_rule("/needs/new", "need_submit", need_pages.need_submit, methods=["POST"])
+bp.add_url_rule("/grids/<int:grid_id>/poster", "grid_poster", need_pages.grid_poster)
+bp.add_url_rule("/track", "track_form", track.track_form)
+bp.add_url_rule("/track", "track_lookup", track.track_lookup, methods=["POST"])
+bp.add_url_rule("/track/<code>", "track_need", track.track_need)
+bp.add_url_rule("/track/<code>/rate", "rate_need", track.rate_need, methods=["POST"])
+bp.add_app_template_global(need_pages.home_figures, "needs_home_figures")
+
+# --- the 微心愿 wall and a unit's claimed wishes (public/wishes.py; /my section registered there)
+from . import wishes as wish_pages  # noqa: E402
+
+bp.add_url_rule("/wishes", "wishes", wish_pages.wall)
+bp.add_url_rule("/wishes/<int:wish_id>", "wish_detail", wish_pages.wish_detail)
+bp.add_url_rule("/wishes/<int:wish_id>/claim", "claim_wish", wish_pages.claim_wish, methods=["POST"])
+bp.add_url_rule("/wishes/<int:wish_id>/withdraw", "withdraw_wish", wish_pages.withdraw_wish, methods=["POST"])
+bp.add_url_rule("/wishes/<int:wish_id>/fulfil", "fulfil_wish", wish_pages.fulfil_wish, methods=["POST"])

@@ -17,6 +17,7 @@ Resident need submissions and tracking-code lookups are meant to reuse the same 
 (``"lookup"`` already guards cancelling a sign-up with phone + check-in code).
 """
 import hashlib
+import os
 import random
 import time
 
@@ -36,8 +37,12 @@ RULES = {
     "signup": [("ip", "SIGNUP_LIMIT_PER_IP"), ("phone", "SIGNUP_LIMIT_PER_PHONE")],
     "lookup": [("ip", "LOOKUP_LIMIT_PER_IP")],
     "register": [("ip", "REGISTER_LIMIT_PER_IP")],
+    # 群众点单 (public/needs.py, api/needs.py): the form's phone field is ``phone`` too
+    "need": [("ip", "NEED_LIMIT_PER_IP"), ("phone", "NEED_LIMIT_PER_PHONE")],
 }
-ACTIONS = {"signup": "报名", "lookup": "查询", "register": "注册"}
+ACTIONS = {"signup": "报名", "lookup": "查询", "register": "注册", "need": "提交点单"}
+# limits of rules added after app.py's defaults; the environment may set each
+DEFAULTS = {"NEED_LIMIT_PER_IP": "5 per hour;20 per day", "NEED_LIMIT_PER_PHONE": "5 per day"}
 WHO = {"ip": "同一网络", "phone": "同一手机号"}
 UNITS = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "month": "个月", "year": "年"}
 PRUNE_EVERY = 200  # about one hit in this many also deletes long-expired counters
@@ -183,6 +188,8 @@ class DatabaseStorage(Storage):
 def init_app(app):
     """A limiter for this app; every view marked with ``rate_limited`` is bound to it.
     Call after the blueprints are registered. A limit that does not parse stops the start."""
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, os.environ.get(key, "").strip() or value)
     for rules in RULES.values():
         for _kind, config_key in rules:
             parse_many(app.config[config_key])
