@@ -40,6 +40,7 @@ def _world():
         order = factories.make_work_order(requester_phone="13900000009")
         orders.append(workorders.move(order.id, "dispatch", user=clerk, unit=unit.id))
     notice = factories.make_notice(recipient=user)
+    factories.make_wish(grid=grid, claimer=other)  # GET /wishes/{id} reads a public wish
     return plaintext, {
         # operation → fixed parts that reach the success paths (the rest is generated)
         "POST /claims": dict(body={"project_id": factories.make_project(slots=5).id, "plan": "组织志愿者每周上门服务"}),
