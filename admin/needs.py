@@ -76,7 +76,7 @@ class NeedView(SecureModelView):
         try:
             need = needs.handle(need_id, action, user=current_user._get_current_object(),
                                 category=request.form.get("category"), order=request.form.get("order"),
-                                reason=request.form.get("reason"))
+                                reason=request.form.get("reason"), grid=request.form.get("grid"))
         except ServiceError as exc:
             return self.render("admin/needs/queue.html", **self._queue_context(
                 error=exc.message, focus=parse_id(need_id))), exc.status

@@ -5,14 +5,16 @@ Every move posts (with CSRF) to ``/admin/work_order/move/<id>``, which calls
 """
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.peewee import filters as pw_filters
 from flask_login import current_user
+from markupsafe import Markup
 
 from models import MemberUnit, OrderStatus, Rating, Volunteer
 from services import workorders
+from services.dates import format_datetime
 from services.errors import ServiceError
 
 
@@ -57,6 +59,13 @@ class WorkOrderMovesMixin:
             tabs.append((label, self._filter_url("status", code)))
         tabs.append(("超期未办结", self._filter_url("due_at", "1")))
         return [(label, href) for label, href in tabs if href]
+
+    def detail_panels(self, record):
+        """The details page (admin/details.py): the timeline of every step, round by round,
+        first (二次办理 keeps the first round's result and rating)."""
+        timeline = Markup(render_template("admin/workorder_timeline.html", rounds=workorders.rounds(record),
+                                          format_datetime=format_datetime))
+        return [("办理过程", timeline)] + list(super().detail_panels(record))
 
     def moves_for(self, order):
         return workorders.allowed_actions(order, current_user)

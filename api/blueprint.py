@@ -160,3 +160,10 @@ OPERATIONS = generated_operations() + [
 for _op in OPERATIONS:
     bp.add_url_rule(_op.rule, _op.endpoint, _op.view, methods=[_op.method])
 bp.add_url_rule("/docs", "docs", docs)
+
+# --- 群众点单: submit a need, read its progress with code + phone tail (api/needs.py)
+from . import needs as needs_api  # noqa: E402
+
+for _op in needs_api.operations(Operation):
+    OPERATIONS.append(_op)
+    bp.add_url_rule(_op.rule, _op.endpoint, _op.view, methods=[_op.method])

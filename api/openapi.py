@@ -187,6 +187,7 @@ def build_spec(operations):
             parameters.append(ID_PARAMETER)
         if op.kind == "list":
             parameters += _list_parameters(e)
+        parameters += op.extra.get("parameters", [])  # a hand-written operation's own (api/needs.py)
         if parameters:
             operation["parameters"] = parameters
         if op.request_body:
@@ -197,7 +198,7 @@ def build_spec(operations):
         for status in op.errors:
             operation["responses"][str(status)] = {
                 "description": TITLES[status], "content": {"application/json": {"schema": _ref("Error")}}}
-        paths.setdefault(op.path, {})[op.method.lower()] = operation
+        paths.setdefault(op.extra.get("path", op.path), {})[op.method.lower()] = operation
     # shapes referenced by hand-written operations
     from models import Claim, ProgressReport
     for model in (Claim, ProgressReport):

@@ -234,7 +234,7 @@ def _figures_app(t):
 
     if getattr(t, "app", None) is None:
         t.app = create_app({"DATABASE_URL": t.url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
-                            "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0})
+                            "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0, "PAGE_CACHE_BYTES": 0})
         with t.bound():
             user = make_user(role=Role.ADMIN, username=f"bench-admin-{uuid.uuid4().hex[:6]}")
         db.initialize(t.app.extensions["database"])

@@ -41,6 +41,7 @@ class OrderStatus(Choices):
 
 class Rating(Choices):
     SATISFIED = ("satisfied", "满意")
+    FAIR = ("fair", "基本满意")  # the residents' middle answer (评单 on /track)
     UNSATISFIED = ("unsatisfied", "不满意")
 
 

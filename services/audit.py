@@ -73,6 +73,8 @@ EXTRA_LABELS = {
     "entity": "导入对象", "filename": "文件名", "created": "新增", "updated": "修改", "unchanged": "未变",
     "prefix": "令牌前缀",
 }
+# work orders: a resident's own rating / 二次办理 (services.workorders.rate, redo)
+EXTRA_LABELS.update({"by_resident": "居民本人操作", "reason": "说明"})
 
 
 def action_label(action):

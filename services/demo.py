@@ -24,6 +24,7 @@ from models import (ALL_MODELS, Channel, Claim, ClaimStatus, EntryKind, Event, E
                     EventStatus, Grid, Line, MemberUnit, OrderCategory, OrderStatus, PointsEntry,
                     ProgressReport, Project, ProjectStatus, Rating, Role, Signup, SignupStatus, UnitKind,
                     UnitStatus, User, Volunteer, VolunteerStatus, VolunteerTeam, WorkOrder, db, now)
+from models import WorkOrderStep
 
 from . import audit, totals
 
@@ -394,6 +395,7 @@ class _Builder:
         self.build_signups_and_points()
         self.build_work_orders()
         self.build_loops()
+        self.build_order_steps()
 
     def build_grids(self):
         leaders = [10 + self.rng.randint(0, 4) for _ in range(19)]
@@ -833,6 +835,13 @@ class _Builder:
         for user in self.rows[User]:
             user.setdefault("volunteer", None)
 
+    def build_order_steps(self):
+        """After build_loops (which sets who holds the orders): the steps of every order."""
+        self._unit_names = {u["id"]: u["name"] for u in self.rows[MemberUnit]}
+        self._volunteer_names = {v["id"]: v["name"] for v in self.rows[Volunteer]}
+        self._unit_user = next((u["id"] for u in self.rows[User] if u["role"] == Role.UNIT), None)
+        self.order_steps = [row for order in self.rows[WorkOrder] for row in _order_steps(self, order)]
+
     # -- writing -----------------------------------------------------------------
 
     def write(self):
@@ -840,6 +849,7 @@ class _Builder:
             _bulk(model, self.rows[model])
         _reset_sequences(SEEDED_MODELS)
         _ensure_categories()
+        _bulk(WorkOrderStep, self.order_steps)  # every round of every order (after the orders)
         totals.rebuild()  # the running totals of the ledger and the sign-ups written above
         audit.record("seed_demo", entity="Demo", changes=self.counts())
 
@@ -856,6 +866,65 @@ class _Builder:
             out[row["kind"]] = out.get(row["kind"], 0) + 1
         return out
 
+
+# --- the steps of the demo orders: every round (models.WorkOrderStep) -------------------------
+
+FIRST_ROUND_RESULT = "已上门核实并处理完毕，已电话告知诉求人。"
+FIRST_ROUND_NOTE = "问题反复出现，希望彻底解决。"
+
+
+def _order_steps(builder, order):
+    """The steps of one demo order, as the ORDERS machine would have written them. A redone
+    order's first round (its columns keep only the second) is placed between 受理 and 二次办理."""
+    clerk = next(u for u in builder.rows[User] if u["id"] == builder.clerk)
+    units = builder._unit_names
+    volunteers = builder._volunteer_names
+    if order["assignee_unit"]:
+        assignee = units[order["assignee_unit"]]
+    elif order["assignee_volunteer"]:
+        assignee = f"志愿者 {volunteers[order['assignee_volunteer']]}"
+    else:
+        assignee = order["assignee_worker"]
+    by_clerk = dict(actor=clerk["id"], actor_label=clerk["display_name"], by_resident=False)
+    by_assignee = dict(actor=builder._unit_user if order["assignee_unit"] == builder.demo_unit else None,
+                       actor_label=assignee or "承办方", by_resident=False)
+    empty = dict(assignee_label=None, result=None, rating=None, rating_note=None, reason=None)
+
+    def step(round_, kind, at, who, **fields):
+        return {"order": order["id"], "round": round_, "kind": kind, "at": at.replace(microsecond=0),
+                **who, **{**empty, **fields}}
+
+    out = [step(1, "create", order["accepted_at"], by_clerk)]
+    round_ = 1
+    if order["reopened_at"]:
+        if order["status"] != OrderStatus.REDO:  # redone and finished: round 1 before the reopening
+            span = order["reopened_at"] - order["accepted_at"]
+            out += [step(1, "dispatch", order["accepted_at"] + span * 0.1, by_clerk, assignee_label=assignee),
+                    step(1, "resolve", order["accepted_at"] + span * 0.5, by_clerk, result=FIRST_ROUND_RESULT),
+                    step(1, "rate", order["accepted_at"] + span * 0.8, by_clerk, rating=Rating.UNSATISFIED,
+                         rating_note=FIRST_ROUND_NOTE)]
+        round_ = 2
+        out.append(step(2, "redo", order["reopened_at"], by_clerk))
+    if order["dispatched_at"] and (order["status"] != OrderStatus.REDO):
+        out.append(step(round_, "dispatch", order["dispatched_at"], by_clerk, assignee_label=assignee))
+    if order["status"] == OrderStatus.REDO:  # round 1 entirely before the reopening
+        out[1:1] = [step(1, "dispatch", order["dispatched_at"], by_clerk, assignee_label=assignee),
+                    step(1, "resolve", order["resolved_at"], by_clerk, result=order["result"]),
+                    step(1, "rate", order["rated_at"], by_clerk, rating=order["rating"],
+                         rating_note=order["rating_note"])]
+        return out
+    if order["taken_at"]:
+        out.append(step(round_, "accept", order["taken_at"], by_assignee, assignee_label=assignee))
+    if order["resolved_at"]:
+        kind = "report" if order["assignee_unit"] or order["assignee_volunteer"] else "resolve"
+        out.append(step(round_, kind, order["resolved_at"], by_assignee if kind == "report" else by_clerk,
+                        result=order["result"]))
+    if order["rated_at"]:
+        out.append(step(round_, "rate", order["rated_at"], by_clerk, rating=order["rating"],
+                        rating_note=order["rating_note"]))
+    if order["revoked_at"]:
+        out.append(step(round_, "revoke", order["revoked_at"], by_clerk, reason=order["revoke_reason"]))
+    return out
 
 # --- 微心愿 (issue 10; services/wishes.py) ------------------------------------------------------
 

@@ -12,9 +12,9 @@ The whole-calendar and per-category feeds are bounded so they stay small and fas
 any number of events: events starting from ``FEED_PAST_DAYS`` ago to ``FEED_FUTURE_DAYS``
 ahead, at most ``FEED_MAX_EVENTS`` of them (upcoming ones first, then the most recent
 past ones). Both queries are range scans on the ``starts_at`` index with a LIMIT. A feed
-is rebuilt only when a fingerprint of its rows (id, last change and SEQUENCE of each,
-read with the same bounded queries) changes; otherwise the bytes cached in the worker
-are served, and the fingerprint doubles as the ETag for conditional requests.
+is rebuilt only when the public data's version (models/dataversion.py) or the hour
+changes; otherwise the bytes cached in the worker are served, and a hash of the two is
+the ETag for conditional requests.
 """
 import datetime as dt
 import hashlib
@@ -198,10 +198,24 @@ class FeedCache:
 
 
 def feed(category=None):
-    """(body bytes, etag) of the whole-calendar or one category's feed."""
+    """(body bytes, etag) of the whole-calendar or one category's feed.
+
+    The ETag is a hash of the public data's version (models/dataversion.py: bumped by the
+    database with every write to events, units …), the hour (the window moves with it:
+    the feed is built for the hour's start, so its body is a function of the ETag's parts),
+    the scope and the links' base address: no query of the events to answer a 304 or a
+    cached body. A database never written to (no version yet) falls back to the rows'
+    fingerprint."""
+    from models.dataversion import current_version
+
     cache = current_app.extensions.setdefault("ical_feed_cache", FeedCache())
-    at = now()
-    etag = fingerprint(category, at, links.base_url())
+    at = now().replace(minute=0, second=0, microsecond=0)
+    base = links.base_url()
+    version = current_version()
+    if version is None:
+        etag = fingerprint(category, at, base)
+    else:
+        etag = hashlib.sha1(f"{version}|{category}|{at:%Y%m%d%H}|{uid_domain()}|{base}".encode()).hexdigest()[:20]
     community = current_app.config["COMMUNITY_NAME"]
     name = f"{community}活动日历" + (f"·{EventCategory.label(category)}" if category else "")
     body = cache.get_or_build((category, etag), lambda: build_calendar(feed_events(category, at), name))

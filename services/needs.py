@@ -14,13 +14,13 @@ import hmac
 import re
 import secrets
 
-from peewee import IntegrityError, fn
+from peewee import JOIN, IntegrityError, fn
 
-from models import Grid, OrderCategory, OrderStatus, Rating, WorkOrder, db, now
+from models import Grid, OrderCategory, OrderStatus, Photo, Rating, WorkOrder, db, now
 from models.bounds import parse_id
 from models.fields import normalise_phone
 from models.needs import CODE_ALPHABET, CODE_LENGTH, Need, NeedKind, NeedSource, NeedStatus, grouped
-from models.workorders import Channel
+from models.workorders import Channel, StepKind, WorkOrderStep
 
 from . import audit, workorders
 from .common import clean_text, get_or_404, write_transaction
@@ -211,8 +211,9 @@ def accept(need_id, *, user, category=OrderCategory.OTHER, due_at=None):
     return Need.get_by_id(need.id)
 
 
-def publish_wish(need_id, *, user):
-    """发布为微心愿: the need goes to the wish wall (services.wishes.publish) with its photos."""
+def publish_wish(need_id, *, user, grid=None):
+    """发布为微心愿: the need goes to the wish wall (services.wishes.publish) with its photos;
+    ``grid`` (optional) places a wish whose resident did not choose one."""
     from . import wishes
 
     need = get(need_id)
@@ -221,7 +222,7 @@ def publish_wish(need_id, *, user):
         need = _locked(need.id)
         NEEDS.check(need, "publish_wish", user=user)
         photo_ids = [p.id for p in photos_of(need)]
-        wish = wishes.publish(text=need.text, grid=need.grid_id, requester_name=need.name,
+        wish = wishes.publish(text=need.text, grid=need.grid_id or parse_id(grid), requester_name=need.name,
                               requester_phone=need.mobile, photos=photo_ids, user=user)
         NEEDS.move(need, "publish_wish", user=user, values={"wish_id": wish.id, "handled_by": _user_id(user)})
     return Need.get_by_id(need.id)
@@ -262,12 +263,12 @@ def refuse(need_id, *, user, reason):
     return Need.get_by_id(need.id)
 
 
-def handle(need_id, action, *, user, category=None, order=None, reason=None):
+def handle(need_id, action, *, user, category=None, order=None, reason=None, grid=None):
     """One clerk's decision on a need, by name (the admin's queue and move page)."""
     if action == "accept":
         return accept(need_id, user=user, category=category or OrderCategory.OTHER)
     if action == "publish_wish":
-        return publish_wish(need_id, user=user)
+        return publish_wish(need_id, user=user, grid=grid)
     if action == "merge":
         return merge(need_id, user=user, order=order if order is not None else reason)
     if action == "refuse":
@@ -300,7 +301,7 @@ NEEDS.add_after(_tell_resident)
 
 # --- the resident's rating (评单) -------------------------------------------------------------------
 
-RESIDENT_RATINGS = tuple(code for code in ("satisfied", "fair", "unsatisfied") if code in Rating.codes())
+RESIDENT_RATINGS = (Rating.SATISFIED, Rating.FAIR, Rating.UNSATISFIED)
 
 
 def can_rate(need):
@@ -319,14 +320,9 @@ def rate(need, rating, note=None):
         raise ServiceError("请选择评价：" + "、".join(Rating.label(c) for c in RESIDENT_RATINGS), field="rating")
     note = clean_text(note, "评价意见", required=False, max_length=NOTE_MAX, field="note")
     with write_transaction():
-        if hasattr(workorders, "rate"):
-            workorders.rate(need.work_order_id, rating, note, user=None, by_resident=True)
-        else:  # pragma: no cover - before the rounds branch
-            workorders.move(need.work_order_id, "rate", user=None, rating=rating, note=note)
+        workorders.rate(need.work_order_id, rating, note, user=None, by_resident=True)
         if rating == Rating.UNSATISFIED:
-            order = WorkOrder.get_by_id(need.work_order_id)
-            if order.status == OrderStatus.RATED:
-                workorders.move(order.id, "redo", user=None, note=note)
+            workorders.redo(need.work_order_id, note, user=None, by_resident=True)
         audit.record("need_rate", need, user=None, changes={"rating": rating, "note": note})
     return WorkOrder.get_by_id(need.work_order_id)
 
@@ -345,9 +341,7 @@ def timeline(need):
                       "photos": [], "round": 1})
         return steps
     if need.status == NeedStatus.WISHED:
-        steps.append({"at": need.handled_at, "title": "已发布为微心愿",
-                      "text": "已发布到微心愿墙，等待爱心单位认领。", "photos": [], "round": 1})
-        return steps
+        return steps + _wish_steps(need)
     order = need.order
     if order is None:
         return steps
@@ -357,60 +351,77 @@ def timeline(need):
     else:
         steps.append({"at": need.handled_at, "title": "已受理", "text": f"已生成工单 {order.number}。",
                       "photos": [], "round": 1})
-    approved = [p for p in photo_service.photos_of("WorkOrder", [order.id])[order.id] if p.approved]
-    steps += _order_steps(order, approved)
+    steps += _order_steps(order)
     return steps
 
 
-STEP_TITLES = {
-    "dispatch": "已派单", "accept": "承办方已签收", "take": "志愿者已接单", "hand_back": "承办方退回，社区重新派单",
-    "resolve": "已办结", "report": "已办结", "rate": "已评价", "redo": "二次办理", "revoke": "已撤销",
-}
+def _wish_steps(need):
+    """A need published as 微心愿: the wish's own progress on the wall."""
+    from models import Wish, WishStatus
+
+    from . import photos as photo_service
+
+    steps = [{"at": need.handled_at, "title": "已发布为微心愿", "text": "已发布到微心愿墙，等待爱心单位认领。",
+              "photos": [], "round": 1, "wish_id": need.wish_id}]
+    wish = Wish.get_or_none(Wish.id == need.wish_id) if need.wish_id else None
+    if wish is None:
+        return steps
+    if wish.status in WishStatus.TAKEN and wish.claimer_id:
+        steps.append({"at": wish.claimed_at, "title": "已被认领", "text": f"{wish.claimer.name}认领了您的心愿。",
+                      "photos": [], "round": 1})
+    if wish.status == WishStatus.FULFILLED:
+        shown = [p for p in photo_service.photos_of("Wish", [wish.id], role="result")[wish.id] if p.approved]
+        steps.append({"at": wish.fulfilled_at, "title": "已圆梦", "text": wish.fulfil_note or "", "photos": shown,
+                      "round": 1})
+    elif wish.status == WishStatus.CLOSED:
+        steps.append({"at": wish.closed_at, "title": "心愿已下架", "text": f"原因：{wish.close_reason or ''}",
+                      "photos": [], "round": 1})
+    return steps
 
 
-def _order_steps(order, approved_photos):
-    """The order's steps after 受理, from ``workorders.timeline`` (every round kept)."""
-    out = []
-    rows = workorders.timeline(order) if hasattr(workorders, "timeline") else _stamps(order)
-    for step in rows:
-        kind = _get(step, "kind")
-        if kind in ("create", "accept_order", "accepted") or kind not in STEP_TITLES:
-            continue
-        entry = {"at": _get(step, "at"), "title": STEP_TITLES[kind], "text": "", "photos": [],
-                 "round": _get(step, "round") or 1}
-        if kind == "dispatch":
-            who = _get(step, "assignee_label") or order.assignee_label
-            entry["text"] = f"由{who}办理。" if who else ""
-        elif kind in ("resolve", "report"):
-            entry["text"] = f"办理结果：{_get(step, 'result') or order.result or ''}"
-            entry["photos"] = approved_photos
-        elif kind == "rate":
-            rating = _get(step, "rating")
-            who = "居民" if _get(step, "by_resident") else "社区回访"
-            note = _get(step, "rating_note")
-            entry["text"] = f"{who}评价：{Rating.label(rating)}" + (f"。{note}" if note else "")
-        elif kind == "redo":
-            entry["text"] = "对办理结果不满意，重新办理。"
-        elif kind == "revoke":
-            entry["text"] = f"原因：{_get(step, 'reason') or order.revoke_reason or ''}"
-        out.append(entry)
+def _result_photos(order, steps):
+    """{result step id: [approved Photo …]}: each result photo belongs to the last 办结 step
+    made before it was stored (a report stores its photos in its own transaction)."""
+    results = [s for s in steps if s.kind in (StepKind.RESOLVE, StepKind.REPORT)]
+    out = {s.id: [] for s in results}
+    if not results:
+        return out
+    photos = (Photo.select(Photo.id, Photo.created_at, Photo.approved, Photo.position)
+              .where(Photo.subject == "WorkOrder", Photo.subject_id == order.id, Photo.role == "result",
+                     Photo.approved == True).order_by(Photo.created_at, Photo.position, Photo.id))  # noqa: E712
+    for photo in photos:
+        owner = None
+        for step in results:
+            if step.at <= photo.created_at:
+                owner = step
+        out[(owner or results[0]).id].append(photo)
     return out
 
 
-def _get(step, name):
-    return step.get(name) if isinstance(step, dict) else getattr(step, name, None)
-
-
-def _stamps(order):
-    """Before every round was kept: the order's own stamps, one round."""
-    rows = []
-    for kind, stamp in (("dispatch", "dispatched_at"), ("accept", "taken_at"), ("resolve", "resolved_at"),
-                        ("rate", "rated_at"), ("redo", "reopened_at"), ("revoke", "revoked_at")):
-        at = getattr(order, stamp)
-        if at:
-            rows.append({"kind": kind, "at": at, "round": 1, "result": order.result, "rating": order.rating,
-                         "rating_note": order.rating_note, "reason": order.revoke_reason})
-    return sorted(rows, key=lambda r: r["at"])
+def _order_steps(order):
+    """The order's steps after 受理, every round (``workorders.timeline``), in the residents'
+    words (``public_label``), with each round's approved result photos."""
+    out = []
+    steps = workorders.timeline(order)
+    result_photos = _result_photos(order, steps)
+    for step in steps:
+        if step.kind == StepKind.CREATE:
+            continue
+        entry = {"at": step.at, "title": step.public_label, "text": "", "photos": [], "round": step.round}
+        if step.kind in (StepKind.DISPATCH, StepKind.TAKE) and step.assignee_label:
+            entry["text"] = f"由{step.assignee_label}办理。"
+        elif step.kind in (StepKind.RESOLVE, StepKind.REPORT):
+            entry["text"] = f"办理结果：{step.result or ''}"
+            entry["photos"] = result_photos.get(step.id, [])
+        elif step.kind == StepKind.RATE:
+            who = "居民评价" if step.by_resident else "社区回访评价"
+            entry["text"] = f"{who}：{step.rating_label}" + (f"。{step.rating_note}" if step.rating_note else "")
+        elif step.kind == StepKind.REDO:
+            entry["text"] = "对办理结果不满意，重新办理。" + (f"说明：{step.reason}" if step.reason else "")
+        elif step.kind == StepKind.REVOKE:
+            entry["text"] = f"原因：{step.reason or ''}"
+        out.append(entry)
+    return out
 
 
 # --- figures --------------------------------------------------------------------------------------
@@ -428,13 +439,13 @@ def month_figures(at=None):
     at = at or now()
     start, end = month_bounds(at)
     in_month = (Need.submitted_at >= start) & (Need.submitted_at < end)
-    received, in_time = (Need.select(
+    received, in_time, became, finished = (Need.select(
         fn.COUNT(Need.id),
-        fn.COUNT(Need.id).filter(Need.status.in_(TAKEN_UP) & (Need.handled_at <= Need.accept_due_at)))
+        fn.COUNT(Need.id).filter(Need.status.in_(TAKEN_UP) & (Need.handled_at <= Need.accept_due_at)),
+        fn.COUNT(Need.work_order),
+        fn.COUNT(Need.id).filter(WorkOrder.status.in_(FINISHED)))
+        .join(WorkOrder, JOIN.LEFT_OUTER, on=(Need.work_order == WorkOrder.id))
         .where(in_month).tuples().get())
-    became, finished = (Need.select(fn.COUNT(Need.id), fn.COUNT(Need.id).filter(WorkOrder.status.in_(FINISHED)))
-                        .join(WorkOrder, on=(Need.work_order == WorkOrder.id))
-                        .where(in_month).tuples().get())
     rated, satisfied = resident_ratings(start, end)
     return {
         "month": f"{at.year}年{at.month}月",
@@ -452,14 +463,11 @@ def month_figures(at=None):
 
 def resident_ratings(start, end):
     """(ratings by residents, of which 满意 or 基本满意) made in [start, end)."""
-    good = tuple(code for code in ("satisfied", "fair") if code in Rating.codes())
-    step_model = getattr(__import__("models"), "WorkOrderStep", None)
-    if step_model is None:  # pragma: no cover - before the rounds branch
-        return 0, 0
-    kind = step_model.kind
-    query = step_model.select(fn.COUNT(step_model.id), fn.COUNT(step_model.id).filter(step_model.rating.in_(good)))
-    rated, satisfied = query.where(kind == "rate", step_model.by_resident == True,  # noqa: E712
-                                   step_model.at >= start, step_model.at < end).tuples().get()
+    good = (Rating.SATISFIED, Rating.FAIR)
+    rated, satisfied = (WorkOrderStep.select(
+        fn.COUNT(WorkOrderStep.id), fn.COUNT(WorkOrderStep.id).filter(WorkOrderStep.rating.in_(good)))
+        .where(WorkOrderStep.kind == StepKind.RATE, WorkOrderStep.by_resident == True,  # noqa: E712
+               WorkOrderStep.at >= start, WorkOrderStep.at < end).tuples().get())
     return rated or 0, satisfied or 0
 
 
@@ -469,10 +477,11 @@ def per_month(year):
     month = month_of(Need.submitted_at)
     window = (Need.submitted_at >= start) & (Need.submitted_at < end)
     months = [f"{year}-{m:02d}" for m in range(1, 13)]
-    by_kind = {(m, k): n for m, k, n in Need.select(month, Need.kind, fn.COUNT(Need.id)).where(window)
-               .group_by(month, Need.kind).tuples()}
-    by_grid = {(m, g): n for m, g, n in Need.select(month, Need.grid, fn.COUNT(Need.id)).where(window)
-               .group_by(month, Need.grid).tuples()}
+    by_kind, by_grid = {}, {}
+    for m, kind, grid, n in (Need.select(month, Need.kind, Need.grid, fn.COUNT(Need.id)).where(window)
+                             .group_by(month, Need.kind, Need.grid).tuples()):
+        by_kind[(m, kind)] = by_kind.get((m, kind), 0) + n
+        by_grid[(m, grid)] = by_grid.get((m, grid), 0) + n
     grids = list(Grid.select(Grid.id, Grid.name).order_by(Grid.number).tuples())
     if any(g is None for _m, g in by_grid):
         grids.append((None, "未选网格"))

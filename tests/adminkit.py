@@ -105,6 +105,8 @@ def populate(copies=2):
         keep(f.make_category(note="第一行\n第二行"))
         keep(f.make_import_job(created_by=user))
         keep(f.make_wish(grid=grid, claimer=unit, created_by=user))
+        keep(f.make_work_order_step(order=out["work_order"][-1], actor=user, actor_label="单位联络员"))
+        keep(f.make_need(grid=grid, text="第一行\n第二行<b>", work_order=out["work_order"][-1] if i == 0 else None))
     return out
 
 

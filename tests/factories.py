@@ -256,3 +256,31 @@ def make_wish(**kw):
     kw.setdefault("display_name", "王**")
     kw.setdefault("status", WishStatus.CLAIMED if kw.get("claimer") else WishStatus.PUBLISHED)
     return Wish.create(**kw)
+
+
+def make_work_order_step(**kw):
+    from models import WorkOrderStep
+
+    if "order" not in kw:
+        kw["order"] = make_work_order()
+    kw.setdefault("kind", "resolve")
+    kw.setdefault("at", now())
+    kw.setdefault("actor_label", "工作人员")
+    kw.setdefault("result", "已办结\n第二行")
+    return WorkOrderStep.create(**kw)
+
+
+def make_need(**kw):
+    """A 群众点单 as a row (tests of the rules go through services.needs)."""
+    from models import Need
+    from services.needs import new_code, one_working_day_after
+
+    kw.setdefault("code", new_code())
+    kw.setdefault("kind", "help")
+    kw.setdefault("text", f"楼道灯坏了，请帮忙修一下{_n()}")
+    kw.setdefault("name", "王秀兰")
+    kw.setdefault("mobile", "13904821234")
+    kw.setdefault("consent", True)
+    kw.setdefault("submitted_at", now())
+    kw.setdefault("accept_due_at", one_working_day_after(kw["submitted_at"]))
+    return Need.create(**kw)

@@ -41,7 +41,15 @@ def _world():
         orders.append(workorders.move(order.id, "dispatch", user=clerk, unit=unit.id))
     notice = factories.make_notice(recipient=user)
     factories.make_wish(grid=grid, claimer=other)  # GET /wishes/{id} reads a public wish
+    from services import needs  # 群众点单: one need to track, a body that submits another
+    need = needs.submit(kind="help", text="楼道灯坏了需要维修", name="张三", mobile="13900000019", consent=True)
+    targeted_needs = {
+        "POST /needs": dict(body={"kind": "help", "text": "楼道灯坏了需要维修", "name": "张三",
+                                  "phone": "13900000011", "consent": True}),
+        "GET /needs/{code}": dict(path_parameters={"code": need.code}, query={"phone_tail": "0019"}),
+    }
     return plaintext, {
+        **targeted_needs,
         # operation → fixed parts that reach the success paths (the rest is generated)
         "POST /claims": dict(body={"project_id": factories.make_project(slots=5).id, "plan": "组织志愿者每周上门服务"}),
         "POST /claims/{id}/withdraw": dict(path_parameters={"id": pending.id}),

@@ -18,10 +18,6 @@ from services.errors import Conflict
 from . import factories as f
 from .test_photos import jpeg_with_gps, png_bomb
 
-import models
-
-# both rounds on /track and the residents' 满意率 read the work-order steps (branch rounds)
-needs_rounds = pytest.mark.skipif(not hasattr(models, "WorkOrderStep"), reason="work-order steps not merged yet")
 _ip = iter(range(1, 1_000_000))
 
 
@@ -286,7 +282,6 @@ def _finish(order_id, clerk, unit, result):
     workorders.move(order_id, "resolve", user=clerk, result=result)
 
 
-@needs_rounds
 def test_unsatisfied_sends_it_to_a_second_round_and_both_rounds_stay_on_the_page(client, auth):
     unit = f.make_unit(name="红浦物业服务中心")
     need, code = _need(client)
@@ -325,7 +320,6 @@ def test_a_bad_rating_is_refused(client, auth):
 
 # --- figures ---------------------------------------------------------------------------------------
 
-@needs_rounds
 def test_month_figures(client, auth, clock):
     import datetime as dt
 
@@ -355,3 +349,33 @@ def test_one_working_day_skips_the_weekend():
     assert needs.one_working_day_after(saturday) == dt.datetime(2026, 6, 16, 0, 0)
     wednesday = dt.datetime(2026, 6, 10, 10, 0)
     assert needs.one_working_day_after(wednesday) == dt.datetime(2026, 6, 11, 10, 0)
+
+
+def test_a_wish_is_published_to_the_wall_with_its_photo(client, auth):
+    from models import Wish, WishStatus
+
+    grid = f.make_grid(name="第五网格")
+    need, code = _need(client, kind=NeedKind.WISH, text="想给孙子买一套课外书，自己腿脚不便",
+                       grid=str(grid.id), photos=[("books.jpg", real_jpeg())])
+    auth.as_role("clerk")
+    response = client.post(f"/admin/need/handle/{need.id}", data={"action": "publish_wish"})
+    assert response.status_code == 303, response.get_data(as_text=True)[:1000]
+    need = Need.get_by_id(need.id)
+    wish = Wish.get_by_id(need.wish_id)
+    assert need.status == NeedStatus.WISHED and wish.status == WishStatus.PUBLISHED
+    assert wish.requester_phone == need.mobile and wish.grid_id == grid.id
+    assert Photo.select().where(Photo.subject == "Wish", Photo.subject_id == wish.id).count() == 1
+    assert WorkOrder.select().count() == 0
+    page = client.get(f"/track/{code}").get_data(as_text=True)
+    assert "已发布为微心愿" in page
+
+
+def test_a_wish_without_a_grid_is_refused_and_stays_pending(client, auth):
+    need, _ = _need(client, kind=NeedKind.WISH)
+    auth.as_role("clerk")
+    response = client.post(f"/admin/need/handle/{need.id}", data={"action": "publish_wish"})
+    assert response.status_code == 400 and "请选择所在网格" in response.get_data(as_text=True)
+    assert Need.get_by_id(need.id).status == NeedStatus.PENDING
+    grid = f.make_grid()
+    client.post(f"/admin/need/handle/{need.id}", data={"action": "publish_wish", "grid": str(grid.id)})
+    assert Need.get_by_id(need.id).status == NeedStatus.WISHED

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from werkzeug.security import generate_password_hash
 
-from models import OrderStatus, Role, User, WorkOrder, db
+from models import OrderStatus, Role, User, WorkOrder, WorkOrderStep, db
 from services import workorders
 
 from . import factories as f
@@ -54,3 +54,6 @@ def test_16_volunteers_race_for_one_order(app, database_url, tmp_path):
     db.connect(reuse_if_open=True)
     order = WorkOrder.get_by_id(order.id)
     assert order.status == OrderStatus.IN_HAND and order.assignee_volunteer_id in {u.volunteer_id for u in users}
+    # the winner's move, and only it, left its step (written in the move's transaction)
+    takes = list(WorkOrderStep.select().where(WorkOrderStep.order == order.id, WorkOrderStep.kind == "take"))
+    assert len(takes) == 1 and takes[0].actor.volunteer_id == order.assignee_volunteer_id

@@ -292,3 +292,107 @@ def test_the_backfill_gives_existing_orders_their_steps(database_before_025):
     # and the orders go on from there through the machine
     workorders.move(redone.id, "resolve", user=staff, result="彻底修好")
     assert [(s.round, s.kind) for s in workorders.timeline(redone.id)][-1] == (2, "resolve")
+
+
+# --- the admin: the timeline on the order's page, the read-only list of steps ------------------
+
+def redone_order(staff):
+    order = new_order(user=staff)
+    finish_round(order, staff, "第一次：更换了灯泡", Rating.UNSATISFIED, "两天后又不亮了",
+                 unit=factories.make_unit(name="社区物业服务中心"))
+    workorders.redo(order.id, "居民反映问题未解决", user=staff)
+    workorders.move(order.id, "dispatch", user=staff, worker="网格员小王")
+    workorders.move(order.id, "resolve", user=staff, result="第二次：更换了线路")
+    workorders.rate(order.id, Rating.SATISFIED, "这次彻底修好了", by_resident=True)
+    return order
+
+
+def test_the_order_page_shows_every_round(client, auth):
+    staff = auth.as_role(Role.CLERK)
+    order = redone_order(staff)
+    page = client.get(f"/admin/work_order/details/?id={order.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "办理过程" in html and 'id="order-round-1"' in html and 'id="order-round-2"' in html
+    first, second = html.split('id="order-round-2"')
+    first = first.split('id="order-round-1"')[1]
+    second = second.split("</section>")[0]
+    for text in ("第1轮（首次办理）", "社区物业服务中心", "第一次：更换了灯泡", "不满意", "两天后又不亮了"):
+        assert text in first, text
+    for text in ("第2轮（二次办理）", "居民反映问题未解决", "网格员小王", "第二次：更换了线路", "满意", "这次彻底修好了",
+                 "居民本人"):
+        assert text in second, text
+    assert "第一次：更换了灯泡" not in second
+    assert "居民本人操作" in html  # the history panel names the resident's own rating
+
+
+def test_the_timeline_escapes_text(client, auth):
+    staff = auth.as_role(Role.CLERK)
+    order = new_order(user=staff)
+    workorders.move(order.id, "dispatch", user=staff, worker="<b>网格员</b>")
+    workorders.move(order.id, "resolve", user=staff, result='<script>alert("x")</script>\n第二行')
+    workorders.rate(order.id, Rating.UNSATISFIED, "<img src=x onerror=alert(1)>", by_resident=True)
+    html = client.get(f"/admin/work_order/details/?id={order.id}").get_data(as_text=True)
+    timeline = html.split('id="order-timeline"')[1]
+    assert "<script>alert" not in timeline and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;\n第二行" in timeline
+    assert "<img src=x" not in timeline and "&lt;img src=x onerror=alert(1)&gt;" in timeline
+    assert "<b>网格员</b>" not in timeline and "&lt;b&gt;网格员&lt;/b&gt;" in timeline
+
+
+def test_an_order_without_steps_shows_an_empty_timeline(client, auth):
+    auth.as_role(Role.CLERK)
+    order = factories.make_work_order()
+    html = client.get(f"/admin/work_order/details/?id={order.id}").get_data(as_text=True)
+    assert "暂无办理记录" in html
+
+
+def test_the_steps_list_is_read_only(client, auth):
+    staff = auth.as_role(Role.CLERK)
+    order = redone_order(staff)
+    listing = client.get("/admin/work_order_step/")
+    assert listing.status_code == 200 and "二次办理" in listing.get_data(as_text=True)
+    step = WorkOrderStep.select().where(WorkOrderStep.order == order.id).first()
+    assert client.get(f"/admin/work_order_step/details/?id={step.id}").status_code == 200
+    count = WorkOrderStep.select().count()
+    for url, data in ((f"/admin/work_order_step/new/", {"round": "1", "kind": "rate", "actor_label": "x"}),
+                      (f"/admin/work_order_step/edit/?id={step.id}", {"actor_label": "改过"}),
+                      ("/admin/work_order_step/delete/", {"id": str(step.id)})):
+        client.post(url, data=data)
+    assert WorkOrderStep.select().count() == count
+    assert WorkOrderStep.get_by_id(step.id).actor_label == step.actor_label
+    # the order's page links to its steps
+    html = client.get(f"/admin/work_order/details/?id={order.id}").get_data(as_text=True)
+    assert f"of=order.{order.id}" in html
+
+
+# --- the demo data --------------------------------------------------------------------------
+
+LAST_STEP = {OrderStatus.ACCEPTED: ("create",), OrderStatus.DISPATCHED: ("dispatch",),
+             OrderStatus.IN_HAND: ("accept", "take"), OrderStatus.RESOLVED: ("resolve", "report"),
+             OrderStatus.RATED: ("rate",), OrderStatus.REDO: ("redo",), OrderStatus.REVOKED: ("revoke",)}
+
+
+def test_the_demo_orders_carry_every_round(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    orders = list(WorkOrder.select())
+    by_order = {}
+    for step in WorkOrderStep.select().order_by(WorkOrderStep.round, WorkOrderStep.at, WorkOrderStep.id):
+        by_order.setdefault(step.order_id, []).append(step)
+    assert set(by_order) == {o.id for o in orders}
+    redone = 0
+    for order in orders:
+        steps = by_order[order.id]
+        assert steps[0].kind == "create" and steps[0].at == order.accepted_at
+        assert [s.at for s in steps] == sorted(s.at for s in steps), order.number
+        assert steps[-1].kind in LAST_STEP[order.status], (order.number, order.status, steps[-1].kind)
+        assert steps[-1].round == order.redo_count + 1
+        if order.redo_count and order.status == OrderStatus.RATED:
+            redone += 1
+            rates = [(s.round, s.rating) for s in steps if s.kind == "rate"]
+            assert rates == [(1, Rating.UNSATISFIED), (2, order.rating)]
+            assert [s.result for s in steps if s.kind in ("resolve", "report")][-1] == order.result
+    assert redone
+    figures = work_order_rounds()
+    assert figures["redone_orders"] == WorkOrder.select().where(WorkOrder.redo_count > 0).count()
+    assert 0 < figures["first_round_satisfaction"] < 1 and 0 < figures["redo_rate"] < 1
