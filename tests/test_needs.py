@@ -332,12 +332,18 @@ def test_month_figures(client, auth, clock):
     needs.accept(made[2].id, user=clerk)  # late: not within one working day
     order = Need.get_by_id(made[0].id).work_order
     _finish(order.id, clerk, unit, "已处理")
-    needs.rate(Need.get_by_id(made[0].id), Rating.SATISFIED, "")
-    figures = needs.month_figures()
+    needs.rate(Need.get_by_id(made[0].id), Rating.FAIR, "")  # 基本满意 counts as satisfied
+    figures = needs.month_figures(made[0].submitted_at)  # the month they came in, whatever the date now
     assert figures["received"] == 4
     assert figures["in_time"] == 1 and figures["in_time_share"] == 0.25
     assert figures["orders"] == 2 and figures["finished"] == 1 and figures["finish_share"] == 0.5
-    assert figures["rated"] == 1 and figures["satisfaction"] == 1.0
+    rated = needs.month_figures()  # ratings count in the month they were made
+    assert rated["rated"] == 1 and rated["satisfaction"] == 1.0
+    # a clerk's rating is not the resident's
+    other = needs.accept(made[3].id, user=clerk).work_order
+    _finish(other.id, clerk, unit, "已处理")
+    workorders.rate(other.id, Rating.UNSATISFIED, "回访记录", user=clerk)
+    assert needs.month_figures()["rated"] == 1
 
 
 def test_one_working_day_skips_the_weekend():
