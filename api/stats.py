@@ -22,6 +22,9 @@ STATS_SCHEMA = {
         "volunteer_hours": {"type": "number", "description": "累计志愿服务时长（小时）"},
     },
 }
+# 微心愿 (issue 10): counted in the same statement (services/stats.py)
+STATS_SCHEMA["required"].append("wishes_fulfilled_month")
+STATS_SCHEMA["properties"]["wishes_fulfilled_month"] = {"type": "integer", "description": "本月圆梦的微心愿数"}
 
 
 def alliance_figures():

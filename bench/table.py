@@ -127,6 +127,11 @@ ROWS = [
     Row("admin_page.healthz", "GET `/admin/` at the large data ÷ GET `/healthz`, in process"),
     Row("verify", "`verify-balances` check at the large data, s (whole ledger and sign-ups)"),
 ]
+ROWS += [  # the 微心愿 wall (issue 10): anonymous, demo data, 12 wishes a page with photos
+    Row("wishes.rps", "`/wishes` req/s (the 微心愿 wall, demo data)"),
+    Row("wishes.ratio", "`/wishes` req/s ÷ `/healthz` req/s"),
+    Row("wishes.pg", "`/wishes` req/s, PostgreSQL ÷ SQLite"),
+]
 
 
 class Results:
@@ -292,6 +297,7 @@ def phase_large_figures(targets, results, args):
 # --- phase 3: requests through gunicorn ----------------------------------------------------
 
 ROUTES = (("healthz", "/healthz"), ("db", "/_bench/db"), ("floor", "/_bench/floor"))
+ROUTES += (("wishes", "/wishes"),)  # the 微心愿 wall, demo data (issue 10)
 
 
 def phase_requests(targets, results, args):
@@ -317,10 +323,13 @@ def phase_requests(targets, results, args):
             for t in targets:
                 results.add_round("floor.ratio", t.name,
                                   results.rounds[("floor.rps", t.name)][-1] / results.rounds[("healthz.rps", t.name)][-1])
+                results.add_round("wishes.ratio", t.name,
+                                  results.rounds[("wishes.rps", t.name)][-1] / results.rounds[("healthz.rps", t.name)][-1])
     for t in targets:
         for name, _ in ROUTES:
             results.settle(f"{name}.rps", t.name, "{:.0f}")
         results.settle("floor.ratio", t.name, "{:.2f}")
+        results.settle("wishes.ratio", t.name, "{:.2f}")
     if len(targets) == 2:
         for name, _ in ROUTES:
             results.settle(f"{name}.pg", BOTH, "{:.2f}")

@@ -273,6 +273,7 @@ def seed_demo(force=False):
         builder = _Builder(random.Random(SEED), now(), _points_per_hour())
         builder.build()
         builder.write()
+        build_wishes(builder)  # 微心愿 (appended below)
     return DemoSummary(counts=builder.counts(), unit_kinds=builder.unit_kinds(),
                        seconds=time.perf_counter() - started)
 
@@ -924,3 +925,126 @@ def _order_steps(builder, order):
     if order["revoked_at"]:
         out.append(step(round_, "revoke", order["revoked_at"], by_clerk, reason=order["revoke_reason"]))
     return out
+
+
+# --- 微心愿 (issue 10; services/wishes.py) ------------------------------------------------------
+
+# (wish, the unit best placed to make it come true, what it did) — seed 002: 圆梦微心愿
+WISHES = (
+    ("想要一副老花镜，看报纸、看药品说明书方便些", "金牛眼镜店", "店里为老人免费验光，配好老花镜送到家中，并教老人保养镜片。"),
+    ("孙子上小学了，想给他买个新书包和一套文具", "新华书店和平街店", "书店党员送来新书包、文具和两本课外书，孩子当场背上了新书包。"),
+    ("家里的收音机坏了，想要一台能听评书和长调的收音机", "乐家家电维修部", "师傅上门修好了旧收音机，又送了一台插卡小音箱，老人能听评书了。"),
+    ("腿脚不便出不了门，希望有人上门理发", "红浦便民理发店", "理发师每月上门一次，为老人理发、修面，已服务三次。"),
+    ("想学会用智能手机和外地的女儿视频通话", "中国移动和平街营业厅", "营业厅志愿者上门手把手教学，老人已能独立发起视频通话。"),
+    ("冬天快到了，想要一床厚棉被", "阳光诺卡超市", "超市捐赠新棉被和电热毯各一件，网格员陪同送到老人家中。"),
+    ("厨房水龙头一直漏水，希望有人帮忙修一修", "利民五金店", "五金店师傅上门更换了水龙头和角阀，分文未收。"),
+    ("想要一个带座的助行器，方便下楼晒太阳", "兴安大药房和平街店", "药房捐赠带座助行器一台，并教老人正确使用。"),
+    ("孩子想要几本课外书：《十万个为什么》《安徒生童话》", "新华书店和平街店", "书店送来 12 本课外书，孩子在“漂流书屋”读书会上分享了读后感。"),
+    ("过年了，想请人写一副春联", "红浦社区书画协会", "书画协会会员上门写春联、送福字，还为全楼写了 30 多副。"),
+    ("独居在家，希望每周有人来陪着聊聊天", "银龄互助社", "互助社结对两名低龄老人志愿者，每周二、周五上门陪伴。"),
+    ("想要一个电子血压计，在家能自己量血压", "红浦社区卫生服务站", "卫生服务站送来血压计，医生教会老人测量并建立了健康档案。"),
+    ("老伴卧床，想要一个防褥疮气垫", "阳光助残服务中心", "服务中心协调捐赠防褥疮气垫，并上门指导护理。"),
+    ("希望能拍一张全家福", "天骄花店", "花店联系摄影志愿者在“民族团结墙”前为一家四代拍了全家福，装裱后送到家中。"),
+    ("想要一套蒙汉双语的儿童绘本", "市图书馆", "图书馆赠送蒙汉双语绘本 10 册，并邀请孩子参加周末亲子阅读。"),
+    ("想让孩子参加一次书法兴趣班", "市文化馆", "文化馆为孩子提供一学期免费书法课。"),
+    ("家里的电暖气坏了，屋里太冷", "乐家家电维修部", "维修部当天上门更换温控器，电暖气恢复正常。"),
+    ("想要一部字大声音大的老人手机", "中国电信和平街营业厅", "营业厅赠送老人手机一部并预存话费，存好了子女和网格员的电话。"),
+    ("希望有人陪同去医院复查", "兴安盟人民医院", "医院志愿者全程陪同挂号、检查、取药，并预约了下次复查。"),
+    ("想要一个保温饭盒，给在工地干活的儿子送饭", "好邻居便利店", "便利店送来保温饭盒两个。"),
+    ("想要一台旧缝纫机，给邻居们缝缝补补", "红浦社区老年协会", "老年协会会员捐出闲置缝纫机，老人在楼道里办起了“缝补角”。"),
+    ("孙女学舞蹈，想要一双舞蹈鞋", "比塞塔购物中心", "购物中心商户捐赠舞蹈鞋和练功服各一套。"),
+    ("轮椅的刹车坏了，希望能修好", "安心家政服务部", "家政服务部师傅上门修好轮椅刹车，并更换了坐垫。"),
+    ("想吃一顿热乎的手把肉", "蒙古包手把肉馆", "肉馆邀请楼里 8 位独居老人一起吃了顿手把肉。"),
+    ("楼道灯坏了，晚上上下楼看不见", "北辰物业服务有限公司", "物业当天更换了楼道声控灯，并排查了整栋楼的照明。"),
+    ("想订一份鲜牛奶，补补钙", "草原鲜奶吧", "鲜奶吧为老人每天送一瓶鲜奶，连送三个月。"),
+    ("想给去世老伴的旧照片翻新一下", "明远电脑维修店", "电脑维修店免费扫描修复老照片并冲印放大。"),
+    ("希望有人帮忙办理高龄津贴", "市民政局", "包联干部上门帮老人采集信息，高龄津贴已按月发放。"),
+    ("想要几盆好养的花，放在阳台上", "天骄花店", "花店送来绿萝、君子兰各两盆，并讲解了养护方法。"),
+    ("家门锁坏了，钥匙总是拧不动", "和平街开锁配钥匙店", "师傅上门更换锁芯，配了三把钥匙，一把交给网格员备用。"),
+    ("想要一本大字版的《毛泽东诗词》", "市图书馆", "图书馆送来大字版诗词集，并为老人办理了送书上门服务。"),
+    ("孩子牙疼，想找个地方看看牙", "美佳口腔诊所", "诊所为孩子免费检查、补牙，并讲解了护牙知识。"),
+)
+WISHES_SEED = SEED + 10  # a generator of its own: the rest of the demo stays as it was
+
+
+def build_wishes(builder):
+    """微心愿 across the 19 grids: a few 待审核, some open on the wall, some claimed (the demo
+    unit holds two), most 已圆梦 with a note and an approved photo (a handful this month), one
+    已下架. Written after the alliance (it needs its grids, units and clerk)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from models import Photo, Wish, WishSource, WishStatus
+    from services import photos
+    from services.wishes import mask_name
+
+    rng = random.Random(WISHES_SEED)
+    at = builder.now
+    units = {u["name"]: u["id"] for u in builder.rows[MemberUnit] if u["status"] == UnitStatus.ACTIVE}
+    merchants = [u["id"] for u in builder.rows[MemberUnit]
+                 if u["status"] == UnitStatus.ACTIVE and u["kind"] == UnitKind.MERCHANT]
+    month_start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    plan = ([WishStatus.FULFILLED] * 22 + [WishStatus.CLAIMED] * 4 + [WishStatus.PUBLISHED] * 3
+            + [WishStatus.PENDING] * 2 + [WishStatus.CLOSED] * 1)
+    rows, pictures = [], []
+
+    def picture(colour):
+        """A small placeholder photo (four distinct ones, reused: the demo stays fast)."""
+        image = Image.new("RGB", (320, 240), colour)
+        draw = ImageDraw.Draw(image)
+        for _ in range(6):
+            x, y = rng.randrange(0, 280), rng.randrange(0, 200)
+            draw.ellipse((x, y, x + rng.randrange(20, 60), y + rng.randrange(20, 60)),
+                         fill=tuple(min(255, c + rng.randrange(30, 90)) for c in colour))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=80)
+        buffer.seek(0)
+        return photos.prepare(buffer)
+
+    results = [picture(c) for c in ((200, 90, 60), (190, 140, 70))]
+    requests = [picture(c) for c in ((90, 120, 170), (80, 150, 120))]
+
+    demo_claimed = 0
+    for n, ((text, helper, note), status) in enumerate(zip(WISHES, plan), start=1):
+        name = builder.name()
+        created = builder.past(3, 330) if status != WishStatus.PENDING else builder.past(1, 4)
+        row = dict(id=n, text=text, grid=(n - 1) % 19 + 1, requester_name=name, requester_phone=builder.mobile(),
+                   display_name=mask_name(name), source=rng.choice((WishSource.ONLINE, WishSource.STAFF)),
+                   status=status, claimer=None, approved_at=None, claimed_at=None, fulfilled_at=None,
+                   fulfil_note=None, withdrawn_at=None, closed_at=None, close_reason=None,
+                   created_by=builder.clerk, created_at=created)
+        if status != WishStatus.PENDING:
+            row["approved_at"] = created + dt.timedelta(hours=rng.randint(2, 30))
+        if status in (WishStatus.CLAIMED, WishStatus.FULFILLED):
+            claimer = units.get(helper) or rng.choice(merchants)
+            if status == WishStatus.CLAIMED and demo_claimed < 2:
+                claimer, demo_claimed = builder.demo_unit, demo_claimed + 1
+            row["claimer"] = claimer
+            row["claimed_at"] = min(row["approved_at"] + dt.timedelta(days=rng.randint(1, 6)), at)
+        if status == WishStatus.FULFILLED:
+            done = row["claimed_at"] + dt.timedelta(days=rng.randint(2, 20))
+            if n % 5 == 0:  # a handful came true this month: the home page's figure is alive
+                done = max(month_start, at - dt.timedelta(days=rng.randint(0, 6)), row["claimed_at"])
+            row["fulfilled_at"] = min(done, at)
+            row["fulfil_note"] = note
+        if status == WishStatus.CLOSED:
+            row["closed_at"] = row["approved_at"] + dt.timedelta(days=3)
+            row["close_reason"] = "居民家属已自行解决，经本人同意下架。"
+        row["updated_at"] = max(v for v in (row["created_at"], row["approved_at"], row["claimed_at"],
+                                            row["fulfilled_at"], row["closed_at"]) if v)
+        rows.append(row)
+        if status == WishStatus.FULFILLED:
+            pictures.append((n, "result", results[n % 2], True))
+        if n % 3 == 0:
+            pictures.append((n, "request", requests[n % 2], status != WishStatus.PENDING))
+    _bulk(Wish, rows)
+    _reset_sequences([Wish])
+    photo_rows = [dict(subject="Wish", subject_id=wish_id, role=role, position=0, content=p.content,
+                       thumb=p.thumb, content_type=p.content_type, width=p.width, height=p.height,
+                       size=len(p.content), digest=p.digest, approved=approved,
+                       approved_at=at if approved else None, approved_by=builder.clerk if approved else None,
+                       uploaded_by=None, created_at=at, updated_at=at)
+                  for wish_id, role, p, approved in pictures]
+    _bulk(Photo, photo_rows)
+    return len(rows)

@@ -2,7 +2,7 @@
 from peewee import SQL, NodeList, PostgresqlDatabase, Select, fn
 
 from models import (EntryKind, Event, EventStatus, MemberUnit, Project, ProjectStatus,
-                    UnitKind, UnitStatus, Volunteer, VolunteerStatus, VolunteerTeam, db, now)
+                    UnitKind, UnitStatus, Volunteer, VolunteerStatus, VolunteerTeam, Wish, WishStatus, db, now)
 
 
 def on_postgres():
@@ -26,6 +26,13 @@ def seconds_between(start, end):
 # Hours served: service hours (earned), clerk back-filled honour hours and corrections
 # of either; exchanges and expiries move points only, never hours.
 HOUR_KINDS = (EntryKind.EARNED, EntryKind.HONOUR, EntryKind.CORRECTED)
+
+
+def month_bounds(at):
+    """[first instant of ``at``'s month, first instant of the next)."""
+    start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, end
 
 
 def _count(model, *where):
@@ -52,6 +59,10 @@ def alliance_figures(at=None):
         # the volunteers' running totals (services/totals.py), not the whole ledger
         Volunteer.select(fn.COALESCE(fn.SUM(Volunteer.hours_total), 0)).alias("volunteer_hours"),
     ]
+    # 微心愿 fulfilled this month (services/wishes.py): a range on wish.fulfilled_at
+    month_start, month_end = month_bounds(at)
+    columns.append(_count(Wish, Wish.status == WishStatus.FULFILLED, Wish.fulfilled_at >= month_start,
+                          Wish.fulfilled_at < month_end).alias("wishes_fulfilled_month"))
     row = Select(columns=columns).bind(db.obj).dicts().get()
     units_by_kind = {kind: row[f"unit_{kind}"] for kind in UnitKind.codes()}
     projects_by_status = {status: row[f"project_{status}"] for status in statuses}
@@ -64,6 +75,7 @@ def alliance_figures(at=None):
         "volunteers": row["volunteers"],
         "volunteer_teams": row["volunteer_teams"],
         "volunteer_hours": float(row["volunteer_hours"] or 0),
+        "wishes_fulfilled_month": row["wishes_fulfilled_month"],
     }
 
 

@@ -30,6 +30,7 @@ from . import audit, notices
 from . import photos as photos_module
 from .common import clean_text, get_or_404, write_transaction
 from .errors import Conflict, Forbidden, ServiceError
+from .stats import month_bounds
 from .transitions import Machine, Transition
 
 TEXT_MAX = 500
@@ -70,18 +71,16 @@ def mask_name(name):
     return name[0] + "*" * min(max(len(name) - 1, 1), 2)
 
 
-def fulfilled_between(start, end):
-    """How many wishes came true in [start, end): one indexed COUNT (figures)."""
-    return (Wish.select(fn.COUNT(Wish.id))
-            .where(Wish.status == WishStatus.FULFILLED, Wish.fulfilled_at >= start, Wish.fulfilled_at < end)
-            .scalar() or 0)
+def fulfilled_this_month_query(at=None):
+    """COUNT of the wishes that came true this month, as a query (a scalar sub-select in the
+    dashboard's figures; the home page counts the same in ``stats.alliance_figures``)."""
+    start, end = month_bounds(at or now())
+    return Wish.select(fn.COUNT(Wish.id)).where(Wish.status == WishStatus.FULFILLED, Wish.fulfilled_at >= start,
+                                                Wish.fulfilled_at < end)
 
 
 def fulfilled_this_month(at=None):
-    at = at or now()
-    start = at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
-    return fulfilled_between(start, end)
+    return fulfilled_this_month_query(at).scalar() or 0
 
 
 # --- the machine ------------------------------------------------------------------------
@@ -95,6 +94,8 @@ def _tell(moved):
     """Claimed, withdrawn, fulfilled: the clerks hear of it, and the resident (by phone,
     through the webhook channel) when a unit claims or fulfils the wish."""
     name = moved.transition.name
+    if name == "close" and moved.source == WishStatus.CLAIMED:
+        _tell_claimer_closed(moved)
     if name not in ("claim", "withdraw", "fulfil"):
         return
     wish = Wish.get_by_id(moved.obj.id)
@@ -116,6 +117,15 @@ def _tell(moved):
                        body=f"{unit}已帮{wish.display_name}圆梦：{wish.fulfil_note or ''}（成效照片待审核公开）")
         notices.notify("wish_fulfilled", title="您的微心愿已圆梦", phones=[wish.requester_phone], subject=wish,
                        body=f"您的微心愿“{short}”已由{unit}帮您实现。")
+
+
+def _tell_claimer_closed(moved):
+    """A wish a unit had claimed taken down by a clerk: the unit hears why."""
+    wish = Wish.get_by_id(moved.obj.id)
+    short = wish.text if len(wish.text) <= 30 else wish.text[:30] + "…"
+    notices.notify("wish_closed", title="您认领的微心愿已下架", users=notices.unit_user_ids(wish.claimer_id),
+                   subject=wish, link=f"/wishes/{wish.id}",
+                   body=f"贵单位认领的微心愿“{short}”已由社区下架。原因：{wish.close_reason or '未说明'}")
 
 
 S = WishStatus

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
-from models import AuditLog, Notice, Photo, Role, UnitKind, Wish, WishSource, WishStatus
+from models import AuditLog, MemberUnit, Notice, Photo, Role, UnitKind, Wish, WishSource, WishStatus
 from services import photos, wishes
 from services.errors import ServiceError
 
@@ -96,6 +96,7 @@ def test_claim_withdraw_fulfil_through_the_service(app):
     with pytest.raises(ServiceError) as not_yours:
         wishes.withdraw(wish.id, other)
     assert not_yours.value.status == 403
+    merchant_user = f.make_user(role=Role.UNIT, unit=merchant)
     wishes.withdraw(wish.id, merchant)
     wish = Wish.get_by_id(wish.id)
     assert (wish.status, wish.claimer_id) == (WishStatus.PUBLISHED, None)
@@ -107,6 +108,12 @@ def test_claim_withdraw_fulfil_through_the_service(app):
     result = Photo.get(Photo.subject == "Wish", Photo.subject_id == wish.id, Photo.role == "result")
     assert not result.approved
     assert wishes.approve_photos(wish.id, user=clerk) == 1
+
+    taken_down = make_wish(clerk=clerk)
+    wishes.claim(taken_down.id, merchant)
+    wishes.close(taken_down.id, user=clerk, reason="居民已搬离本社区")
+    notice = Notice.get(Notice.kind == "wish_closed")
+    assert notice.recipient_id == merchant_user.id and "居民已搬离本社区" in notice.body
 
 
 # --- the wall and the unit's pages, through the test client ------------------------------------
@@ -278,3 +285,69 @@ def test_home_counts_wishes_fulfilled_this_month(app, client, clock):
     assert '<span class="value">2</span><span class="label">本月圆梦微心愿' in client.get("/").get_data(as_text=True)
     clock.advance(dt.timedelta(days=31))
     assert wishes.fulfilled_this_month() == 0
+
+
+# --- the API and notices -----------------------------------------------------------------------
+
+def test_api_lists_public_wishes_with_masked_names(client):
+    grid = f.make_grid()
+    for n in range(3):
+        make_wish(text=f"接口心愿{n}", grid=grid, requester_name="欧阳娜娜")
+    pending = make_wish(status=WishStatus.PENDING)
+    body = client.get(f"/api/v1/wishes?per_page=2&grid={grid.id}").get_json()
+    assert body["total"] == 3 and len(body["items"]) == 2 and body["next"]
+    item = body["items"][0]
+    assert item["display_name"] == "欧**" and item["status_label"] == "已发布" and item["grid"]["id"] == grid.id
+    assert not {"requester_phone", "requester_name"} & set(item)
+    assert client.get(f"/api/v1/wishes/{pending.id}").status_code == 404
+    assert client.get("/api/v1/wishes?status=pending").get_json()["total"] == 0
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/wishes" in spec["paths"] and "/wishes/{id}" in spec["paths"]
+
+
+def test_claim_reaches_the_clerks_and_the_resident_through_the_webhook(app):
+    app.config.update(NOTICE_WEBHOOK_URL="https://gw.example.org/hook", NOTICE_WEBHOOK_SECRET="s" * 32)
+    clerk = f.make_user(role=Role.CLERK)
+    wish = make_wish(clerk=clerk, requester_phone="13904826666")
+    with app.test_request_context("/"):
+        wishes.claim(wish.id, f.make_unit(name="红浦社区卫生服务站"))
+    resident = Notice.get(Notice.recipient_phone == "13904826666")
+    assert resident.kind == "wish_claimed" and "红浦社区卫生服务站" in resident.body
+    assert [d.channel for d in resident.deliveries] == ["webhook"]
+    assert Notice.get(Notice.recipient == clerk.id).link == f"/admin/wish/details/?id={wish.id}"
+
+
+# --- demo data ----------------------------------------------------------------------------------
+
+def test_demo_wishes_fill_the_wall(app, client):
+    from services.demo import seed_demo
+
+    seed_demo()
+    counts = {s: Wish.select().where(Wish.status == s).count() for s in WishStatus.codes()}
+    assert counts[WishStatus.FULFILLED] >= 20 and counts[WishStatus.PUBLISHED] and counts[WishStatus.PENDING]
+    assert Wish.select(Wish.grid).distinct().count() == 19
+    assert wishes.fulfilled_this_month() > 0
+    assert not Wish.select().where(Wish.status.in_(WishStatus.TAKEN), Wish.claimer.is_null()).exists()
+    html = client.get("/wishes?status=fulfilled").get_data(as_text=True)
+    assert "晒成效" in html and "/photos/" in html
+    demo_unit = MemberUnit.get(MemberUnit.name == "红浦社区卫生服务站")
+    assert wishes.open_count(demo_unit.id) == 2
+
+
+def test_at_most_three_photos_and_nothing_written_when_refused(client, auth):
+    wish = make_wish()
+    user, unit = unit_login(auth)
+    client.post(f"/wishes/{wish.id}/claim")
+    four = [(jpeg(colour=c), f"{c}.jpg") for c in ("red", "green", "blue", "white")]
+    response = client.post(f"/wishes/{wish.id}/fulfil", data={"note": "已送达", "photos": four},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and "最多上传 3 张照片" in response.get_data(as_text=True)
+    png = io.BytesIO()
+    Image.new("RGBA", (40, 30), (0, 0, 0, 0)).save(png, "PNG")
+    png.seek(0)
+    three = [(jpeg(), "a.jpg"), (png, "b.png"), (io.BytesIO(b"\x89PNG\r\n\x1a\n broken"), "c.png")]
+    response = client.post(f"/wishes/{wish.id}/fulfil", data={"note": "已送达", "photos": three},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and "第 3 张照片" in response.get_data(as_text=True)
+    assert Wish.get_by_id(wish.id).status == WishStatus.CLAIMED
+    assert not Photo.select().where(Photo.subject == "Wish", Photo.role == "result").exists()
