@@ -385,3 +385,36 @@ def test_a_wish_without_a_grid_is_refused_and_stays_pending(client, auth):
     grid = f.make_grid()
     client.post(f"/admin/need/handle/{need.id}", data={"action": "publish_wish", "grid": str(grid.id)})
     assert Need.get_by_id(need.id).status == NeedStatus.WISHED
+
+
+def test_demo_needs_fill_the_queue_the_tracking_pages_and_the_charts(runner, client, auth):
+    from models import WorkOrderStep
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    rows = list(Need.select())
+    assert len(rows) > 200
+    assert len({n.grid_id for n in rows if n.grid_id}) == 19
+    statuses = {s for s in NeedStatus.codes() if any(n.status == s for n in rows)}
+    assert statuses == set(NeedStatus.codes())
+    assert all(set(n.code) <= set(CODE_ALPHABET) for n in rows)
+    # a need whose order was rated 不满意 by the resident, redone and rated 满意: both rounds on /track
+    redone = (Need.select().join(WorkOrder, on=(Need.work_order == WorkOrder.id))
+              .where(WorkOrder.redo_count == 1, WorkOrder.status == OrderStatus.RATED).first())
+    assert redone is not None
+    resident = WorkOrderStep.select().where(WorkOrderStep.order == redone.work_order_id,
+                                            WorkOrderStep.by_resident == True)  # noqa: E712
+    assert [s.rating for s in resident.order_by(WorkOrderStep.round)] == [Rating.UNSATISFIED, Rating.SATISFIED]
+    page = track(client, redone.code, redone.mobile[-4:])
+    assert page.status_code == 303
+    html = client.get(f"/track/{redone.code}").get_data(as_text=True)
+    assert "第 2 轮" in html and "居民评价：不满意" in html and "居民评价：满意" in html
+    import datetime as dt
+
+    from models import now
+
+    figures = needs.month_figures(now() - dt.timedelta(days=20))  # a month with data, whatever today is
+    assert figures["received"] > 0 and figures["rated"] > 0 and figures["in_time_share"] > 0.4
+    auth.as_role("clerk")
+    queue = client.get("/admin/need/queue/").get_data(as_text=True)
+    assert queue.count('class="card mb-3 need-card"') == Need.select().where(Need.status == NeedStatus.PENDING).count()
+    assert 'id="chart-needs-grids"' in client.get("/admin/").get_data(as_text=True)
