@@ -332,12 +332,18 @@ def test_month_figures(client, auth, clock):
     needs.accept(made[2].id, user=clerk)  # late: not within one working day
     order = Need.get_by_id(made[0].id).work_order
     _finish(order.id, clerk, unit, "已处理")
-    needs.rate(Need.get_by_id(made[0].id), Rating.SATISFIED, "")
-    figures = needs.month_figures()
+    needs.rate(Need.get_by_id(made[0].id), Rating.FAIR, "")  # 基本满意 counts as satisfied
+    figures = needs.month_figures(made[0].submitted_at)  # the month they came in, whatever the date now
     assert figures["received"] == 4
     assert figures["in_time"] == 1 and figures["in_time_share"] == 0.25
     assert figures["orders"] == 2 and figures["finished"] == 1 and figures["finish_share"] == 0.5
-    assert figures["rated"] == 1 and figures["satisfaction"] == 1.0
+    rated = needs.month_figures()  # ratings count in the month they were made
+    assert rated["rated"] == 1 and rated["satisfaction"] == 1.0
+    # a clerk's rating is not the resident's
+    other = needs.accept(made[3].id, user=clerk).work_order
+    _finish(other.id, clerk, unit, "已处理")
+    workorders.rate(other.id, Rating.UNSATISFIED, "回访记录", user=clerk)
+    assert needs.month_figures()["rated"] == 1
 
 
 def test_one_working_day_skips_the_weekend():
@@ -379,3 +385,36 @@ def test_a_wish_without_a_grid_is_refused_and_stays_pending(client, auth):
     grid = f.make_grid()
     client.post(f"/admin/need/handle/{need.id}", data={"action": "publish_wish", "grid": str(grid.id)})
     assert Need.get_by_id(need.id).status == NeedStatus.WISHED
+
+
+def test_demo_needs_fill_the_queue_the_tracking_pages_and_the_charts(runner, client, auth):
+    from models import WorkOrderStep
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    rows = list(Need.select())
+    assert len(rows) > 200
+    assert len({n.grid_id for n in rows if n.grid_id}) == 19
+    statuses = {s for s in NeedStatus.codes() if any(n.status == s for n in rows)}
+    assert statuses == set(NeedStatus.codes())
+    assert all(set(n.code) <= set(CODE_ALPHABET) for n in rows)
+    # a need whose order was rated 不满意 by the resident, redone and rated 满意: both rounds on /track
+    redone = (Need.select().join(WorkOrder, on=(Need.work_order == WorkOrder.id))
+              .where(WorkOrder.redo_count == 1, WorkOrder.status == OrderStatus.RATED).first())
+    assert redone is not None
+    resident = WorkOrderStep.select().where(WorkOrderStep.order == redone.work_order_id,
+                                            WorkOrderStep.by_resident == True)  # noqa: E712
+    assert [s.rating for s in resident.order_by(WorkOrderStep.round)] == [Rating.UNSATISFIED, Rating.SATISFIED]
+    page = track(client, redone.code, redone.mobile[-4:])
+    assert page.status_code == 303
+    html = client.get(f"/track/{redone.code}").get_data(as_text=True)
+    assert "第 2 轮" in html and "居民评价：不满意" in html and "居民评价：满意" in html
+    import datetime as dt
+
+    from models import now
+
+    figures = needs.month_figures(now() - dt.timedelta(days=20))  # a month with data, whatever today is
+    assert figures["received"] > 0 and figures["rated"] > 0 and figures["in_time_share"] > 0.4
+    auth.as_role("clerk")
+    queue = client.get("/admin/need/queue/").get_data(as_text=True)
+    assert queue.count('class="card mb-3 need-card"') == Need.select().where(Need.status == NeedStatus.PENDING).count()
+    assert 'id="chart-needs-grids"' in client.get("/admin/").get_data(as_text=True)
