@@ -73,6 +73,11 @@ def grow(target):
     year_ago = stamp - dt.timedelta(days=365)
     missing = lambda model: target - model.select(fn.COUNT(model.id)).scalar()  # noqa: E731
     base = lambda model: model.select(fn.COALESCE(fn.MAX(model.id), 0)).scalar()  # noqa: E731  (unique columns)
+    # the ledger and the sign-ups first, spread over the demo's volunteers and events (their
+    # spreading multiplies an id by a prime: over a million ids that leaves PostgreSQL's integer)
+    _grow_signups(target, base(Signup))
+    if missing(PointsEntry) > 0:
+        grow_ledger(target)
     _series("volunteer", {
         "name": ("'压测志愿者' || i",) * 2,
         "phone": (f"printf('177%08d', i + {base(Volunteer)})", f"'177' || lpad((i + {base(Volunteer)})::text, 8, '0')"),
@@ -115,9 +120,6 @@ def grow(target):
         "title": ("'压测通知' || i",) * 2, "body": ("'通知内容'",) * 2,
         "created_at": _stamp(year_ago, 30),
     }, missing(Notice))
-    _grow_signups(target, base(Signup))
-    if missing(PointsEntry) > 0:
-        grow_ledger(target)
     from services.stats import on_postgres
 
     if on_postgres():
