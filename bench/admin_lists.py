@@ -73,6 +73,11 @@ def grow(target):
     year_ago = stamp - dt.timedelta(days=365)
     missing = lambda model: target - model.select(fn.COUNT(model.id)).scalar()  # noqa: E731
     base = lambda model: model.select(fn.COALESCE(fn.MAX(model.id), 0)).scalar()  # noqa: E731  (unique columns)
+    # the ledger and the sign-ups first, spread over the demo's volunteers and events (their
+    # spreading multiplies an id by a prime: over a million ids that leaves PostgreSQL's integer)
+    _grow_signups(target, base(Signup))
+    if missing(PointsEntry) > 0:
+        grow_ledger(target)
     _series("volunteer", {
         "name": ("'压测志愿者' || i",) * 2,
         "phone": (f"printf('177%08d', i + {base(Volunteer)})", f"'177' || lpad((i + {base(Volunteer)})::text, 8, '0')"),
@@ -115,8 +120,6 @@ def grow(target):
         "title": ("'压测通知' || i",) * 2, "body": ("'通知内容'",) * 2,
         "created_at": _stamp(year_ago, 30),
     }, missing(Notice))
-    _grow_signups(target, base(Signup))
-    grow_ledger(target)
     from services.stats import on_postgres
 
     if on_postgres():
@@ -227,10 +230,10 @@ def measure(client, the_variants, repeat):
     return times
 
 
-def clerk_client(app):
+def clerk_client(app, user=None):
     from tests.factories import PASSWORD, make_user
 
-    user = make_user(role=Role.CLERK, username=f"bench-clerk-{uuid.uuid4().hex[:6]}")
+    user = user or make_user(role=Role.CLERK, username=f"bench-clerk-{uuid.uuid4().hex[:6]}")
     client = app.test_client()
     assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
     return client
@@ -250,6 +253,60 @@ def summary(rows):
     worst_healthz = max(rows, key=lambda r: r[5])
     over = [r for r in rows if r[4] > 2 or r[5] > 5]
     return worst_growth, worst_healthz, over
+
+
+# --- bench/table.py's phases ------------------------------------------------------------------
+
+def _table_client(t):
+    """An app on this target's database, in process, and a clerk's client (kept on ``t``)."""
+    from app import create_app
+
+    if getattr(t, "lists_app", None) is None:
+        t.lists_app = create_app({"DATABASE_URL": t.url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+                                  "WTF_CSRF_ENABLED": False})
+        from tests.factories import make_user
+
+        with t.bound():
+            user = make_user(role=Role.CLERK, username=f"bench-clerk-{uuid.uuid4().hex[:6]}")
+        db.initialize(t.lists_app.extensions["database"])
+        t.lists_client = clerk_client(t.lists_app, user)
+    db.initialize(t.lists_app.extensions["database"])
+    return t.lists_app, t.lists_client
+
+
+def _measure_phase(label, rows, args, targets):
+    from bench import storms
+
+    for t in targets:
+        with t.bound():
+            grow(rows)
+        app, client = _table_client(t)
+        t.lists_times = getattr(t, "lists_times", {})
+        t.lists_times[label] = measure(client, variants(app), max(3, args.repeat // 3))
+        storms.hand_over()
+
+
+def phase_small(targets, results, args):
+    _measure_phase("small", args.list_small, args, targets)
+
+
+def phase_large(targets, results, args):
+    _measure_phase("large", args.list_large, args, targets)
+    for t in targets:
+        small, large = t.lists_times["small"], t.lists_times["large"]
+        app, _ = _table_client(t)
+        rows = report(small, large, variants(app))
+        worst_growth, worst_healthz, over = summary(rows)
+        results.put("lists.growth", t.name, worst_growth[4],
+                    f"{worst_growth[4]:.2f} ({worst_growth[0]} {worst_growth[1]})")
+        results.put("lists.healthz", t.name, worst_healthz[5],
+                    f"{worst_healthz[5]:.0f}× ({worst_healthz[0]} {worst_healthz[1]})")
+        ratios = sorted(r[5] for r in rows)
+        results.put("lists.healthz_median", t.name, statistics.median(ratios),
+                    f"{statistics.median(ratios):.0f}× (page 1 of the ledger: "
+                    f"{next(r[5] for r in rows if r[0] == 'points_entry' and r[1] == 'page 1'):.0f}×)")
+        results.put("lists.over", t.name, len(over), f"{len(over)} of {len(rows)}")
+        t.lists_rows = rows
 
 
 def main():
