@@ -147,6 +147,7 @@ def test_a_hit_is_one_statement_and_a_miss_is_bounded_whatever_the_data_size(app
     from models import ProjectStatus, now
 
     event = f.make_event(capacity=10)
+    f.make_event(starts_at=now().replace(day=1, hour=0, minute=0, second=0))  # this month's grid shows one
     project = f.make_project(status=ProjectStatus.OPEN)
 
     def costs():
