@@ -77,17 +77,17 @@ def test_a_write_through_another_app_server_invalidates_this_one(client, databas
     with live_server(database_url, workers=1) as base:
         there = requests.Session()
         url = f"{base}/events/{event.id}"
-        assert "剩余 5 个名额" in there.get(url, timeout=10).text
+        assert "剩余 5 个名额" in there.get(url, timeout=60).text
         assert "剩余 5 个名额" in get(client, f"/events/{event.id}").get_data(as_text=True)
         # written over there: seen here
         response = there.post(f"{base}/api/v1/events/{event.id}/signups",
-                              json={"name": "王五", "phone": "13800000003"}, timeout=10)
+                              json={"name": "王五", "phone": "13800000003"}, timeout=60)
         assert response.status_code == 201, response.text
         assert "剩余 4 个名额" in get(client, f"/events/{event.id}").get_data(as_text=True)
         # written here: seen over there (its cache now holds the page with 4 places)
-        assert "剩余 4 个名额" in there.get(url, timeout=10).text
+        assert "剩余 4 个名额" in there.get(url, timeout=60).text
         signups.register(event.id, "赵六", "13800000004")
-        assert "剩余 3 个名额" in there.get(url, timeout=10).text
+        assert "剩余 3 个名额" in there.get(url, timeout=60).text
         assert Signup.select().where(Signup.event == event.id).count() == 2
 
 
