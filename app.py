@@ -17,7 +17,7 @@ from models import Role, db
 from models.database import apply_migrations, open_database, pending_migrations
 from services import delivery
 from services.points import format_hours
-from web import guard, ratelimit
+from web import guard, pagecache, ratelimit
 
 LOCALE = "zh_Hans_CN"
 csrf = CSRFProtect()
@@ -49,6 +49,7 @@ def create_app(config=None):
     public.init_app(app)
     api.init_app(app)
     ratelimit.init_app(app)  # after the surfaces: binds the views marked @rate_limited
+    pagecache.init_app(app)  # after the surfaces: the public pages' per-worker cache
     app.add_url_rule("/healthz", "healthz", healthz)
     register_cli(app)
     return app

@@ -7,12 +7,14 @@ label / name), and ``page=-1`` or a bad id giving a 500 (parameters clamped and 
 import datetime as dt
 import decimal
 
-from flask import flash, has_request_context, request
+import math
+
+from flask import current_app, flash, has_request_context, request
 from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.peewee import filters as pw_filters
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
 from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, DecimalField,
-                    FloatField, ForeignKeyField, IntegerField, TextField)
+                    FloatField, ForeignKeyField, IntegerField, TextField, fn)
 
 from models.base import DISPLAY_ATTRS, display_field
 from models.bounds import ID_MAX, INT_MAX, INT_MIN, date_in_range, date_range_message, is_id, parse_id
@@ -166,8 +168,86 @@ LIST_PAGE_MAX = ID_MAX // 100
 
 SMALL_RELATED = {"grid", "member_unit", "volunteer_team", "account"}
 
+# --- big lists (issue 12): flat to a million rows -----------------------------------------
+
+# Rows a bounded list counts exactly and pages through (config ``ADMIN_EXACT_COUNT``): page
+# 500 of 20. Beyond it the count is an estimate and deeper pages are reached by a filter,
+# a search or the opposite sort.
+EXACT_COUNT = 10_000
+
+
+class Estimate(int):
+    """A list's row count beyond the exact limit. As a number it is the rows paging can
+    reach (the pager stops there); shown, it is the estimate: "约 1,000,000 条"."""
+
+    estimated = True
+
+    def __new__(cls, reachable, shown=None):
+        self = super().__new__(cls, reachable)
+        self.shown = shown
+        return self
+
+    def __str__(self):
+        if self.shown is None:
+            return f"{int(self):,} 条以上"
+        return f"约 {self.shown:,} 条"
+
+    __html__ = __str__
+
+
+def leading_index_fields(model):
+    """Names of the model's columns that lead an index (their own, a unique one, a foreign
+    key's or a declared composite), i.e. the columns an ORDER BY or an equality or range
+    condition can walk in index order."""
+    names = {model._meta.primary_key.name}
+    for field in model._meta.sorted_fields:
+        if field.index or field.unique or isinstance(field, ForeignKeyField) and field.index is not False:
+            names.add(field.name)
+    for index in model._meta.indexes:
+        fields = getattr(index, "_expressions", None) or (index[0] if isinstance(index, tuple) else ())
+        first = fields[0] if fields else None
+        if isinstance(first, str):
+            names.add(first)
+        elif getattr(first, "model", None) is model:
+            names.add(first.name)
+    return names
+
+
+# filters a bounded list keeps: equality and ranges (what an index answers in order);
+# never "not equal", "contains", "empty" or "not between" (a walk of the whole table)
+BOUNDED_FILTERS = ("Equal", "Greater", "Smaller", "Between")
+RANGE_FILTERS = ("Greater", "Smaller", "Between")
+
+
+def _bounded_filter_kind(flt):
+    """The filter's kind by the nearest class that names one (a subclass such as the sign-ups'
+    ``EventIdFilter`` is judged by the ``IdEqualFilter`` it extends)."""
+    for cls in type(flt).__mro__:
+        name = cls.__name__
+        if "Not" in name or "Like" in name or "Empty" in name or "InList" in name:
+            return None
+        for kind in BOUNDED_FILTERS:
+            if kind in name:
+                return kind
+    return None
+
+
+def _order_name(column):
+    return column if isinstance(column, str) else getattr(column, "name", None)
+
+
+def prefix_clause(field, term):
+    """``field`` starts with ``term`` as an index range (byte order: SQLite's BINARY and
+    PostgreSQL's C collation), never a LIKE that reads every row."""
+    return (field >= term) & (field < term + "\U0010ffff")
+
 class ListingMixin:
     """Lists, filters, sorting and record look-up of ``SecureModelView``."""
+
+    # A table that grows to millions of rows (the ledger, sign-ups, the audit log): its list
+    # offers only the sorts, filters and searches an index answers, counts exactly up to
+    # ``ADMIN_EXACT_COUNT`` rows and estimates beyond (issue 12; tests/test_admin_scale.py).
+    bounded = False
 
     # -- naming -----------------------------------------------------------------
 
@@ -256,12 +336,18 @@ class ListingMixin:
                 if isinstance(f, (CharField, TextField)) and not f.choices
                 and not isinstance(f, PhoneField) and f.name not in ("password_hash", "digest")
             ][:4]
-        return super().init_search()
+        found = super().init_search()
+        if self.bounded:
+            indexed = leading_index_fields(self.model)
+            self._search_fields = [f for f in self._search_fields if f.name in indexed]
+            found = bool(self._search_fields)
+        return found
 
     def search_placeholder(self):
         if not self._search_fields:
             return None
-        return "搜索" + "、".join(self.get_column_name(f.name) for f in self._search_fields)
+        return ("搜索" + "、".join(self.get_column_name(f.name) for f in self._search_fields)
+                + ("（开头匹配）" if self.bounded else ""))
 
     def get_filters(self):
         if self.column_filters is None:
@@ -270,7 +356,13 @@ class ListingMixin:
                 if f.choices or isinstance(f, (BooleanField, DateField, DateTimeField))
                 or isinstance(f, ForeignKeyField) and has_display_name(f.rel_model)
             ]
-        return super().get_filters()
+        collection = super().get_filters()
+        if self.bounded and collection:
+            indexed = leading_index_fields(self.model)
+            collection = [flt for flt in collection if _bounded_filter_kind(flt)
+                          and getattr(getattr(flt, "column", None), "model", None) is self.model
+                          and flt.column.name in indexed]
+        return collection
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
         field = self._field_for_path(name) if isinstance(name, str) else None
@@ -314,6 +406,12 @@ class ListingMixin:
         for column in self.column_list or []:
             if isinstance(column, str) and "." in column and self._field_for_path(column) is not None:
                 self._sortable_columns[column] = column
+        if self.bounded:  # own indexed columns only: a related name or an unindexed one sorts the table
+            indexed = leading_index_fields(self.model)
+            listed = {c if isinstance(c, str) else c.name for c in self.column_list or ()}
+            self._sortable_columns = {
+                name: column for name, column in self._sortable_columns.items()
+                if name in indexed and name in listed and not isinstance(self.model._meta.fields.get(name), ForeignKeyField)}
         return self._sortable_columns
 
     def scaffold_filters(self, name):
@@ -339,6 +437,8 @@ class ListingMixin:
                     pw_filters.FilterNotEqual(column, label, options=field.choices)]
         if isinstance(field, ForeignKeyField):
             rel = field.rel_model
+            if self.bounded and not parent_path and rel._meta.table_name not in SMALL_RELATED:
+                return [IdEqualFilter(column, f"{label}编号")]  # its index, not a LIKE on every name
             if not has_display_name(rel):
                 raise ValueError(f"{type(self).__name__}: {rel.__name__} has no name column; "
                                  f"filter on a path through it, e.g. {path}.<foreign key>")
@@ -392,14 +492,17 @@ class ListingMixin:
             joined.update(todo)
             return self._join_paths(query, todo) if todo else query
 
+        narrowed = scope is not None
         if self._search_supported and search:
             for term in search.split()[:5]:
                 clause = None
                 for field in self._search_fields:
-                    q = field ** f"%{term[:100]}%"
+                    q = prefix_clause(field, term[:100]) if self.bounded else field ** f"%{term[:100]}%"
                     clause = q if clause is None else (clause | q)
                 query = query.where(clause)
+                narrowed = True
 
+        ranged = None  # a bounded list filtered by a range walks that column's index
         for flt_idx, _name, value in filters or []:
             try:
                 flt = self._filters[flt_idx]
@@ -408,38 +511,109 @@ class ListingMixin:
             query = join(query, self._fk_paths([getattr(flt, "join_path", None)]))
             try:
                 query = flt.apply(query, flt.clean(value))
+                narrowed = True
+                if self.bounded and _bounded_filter_kind(flt) in RANGE_FILTERS:
+                    ranged = ranged or flt.column
             except OutOfRange as exc:
                 flash(f"{exc}，该筛选条件已忽略。", "error")
             except (ValueError, TypeError):
                 flash("筛选条件的值无效，已忽略。", "error")
 
         # counted before the display joins: only the joins a filter needs weigh on it
-        count = query.order_by().count() if not self.simple_list_pager else None
+        if self.simple_list_pager or not execute:
+            count = None
+        elif self.bounded:
+            count = self._bounded_count(query, narrowed)
+        else:
+            count = query.order_by().count()
         query = join(query, self._fk_paths([c for c, _ in self._list_columns] + list(join_paths)))
 
         order = None
         if sort_column is not None:
             order = [(sort_column, bool(sort_desc))]
+        elif ranged is not None:
+            default = self.column_default_sort
+            order = [(ranged, default[1] if isinstance(default, tuple) else True)]
         elif self.column_default_sort:
             default = self.column_default_sort
             order = [default] if isinstance(default, tuple) else [(default, False)]
         clauses = []
-        for column, desc in order or [("id", True)]:
+        order = order or [("id", True)]
+        if self.bounded:  # then the default order and the id, all one way: one index (column, default, id)
+            default = self.default_sort_name()
+            if default and _order_name(order[0][0]) != default:
+                order.append((default, order[0][1]))
+        for column, desc in order:
             if isinstance(column, str) and column.split(".")[0] in self.model._meta.fields:
                 query = join(query, self._fk_paths([column]))
             expr = self._sort_expression(column)
             clauses.append(expr.desc() if desc else expr.asc())
-        clauses.append(self.model._meta.primary_key.desc())
+        pk = self.model._meta.primary_key
+        # ties in the sort's own direction, so that one index (column, id) gives the whole order
+        clauses.append(pk.desc() if not self.bounded or order[-1][1] else pk.asc())
         query = query.order_by(*clauses)
 
         if page_size is None:
             page_size = self.page_size
         page = max(int(page or 0), 0)
+        if page_size and isinstance(count, Estimate):
+            last = max(math.ceil(int(count) / page_size) - 1, 0)
+            if page > last:
+                flash(f"列表只能翻到第 {last + 1} 页（前 {int(count):,} 条）；更早的记录请用筛选、搜索或反向排序查看。",
+                      "info")
+                page = last
         if page_size:
             query = query.limit(page_size).offset(page * page_size)
         if execute:
             query = list(query)
         return count, query
+
+    def default_sort_name(self):
+        """The default sort's column name, None for the id."""
+        default = self.column_default_sort
+        column = default[0] if isinstance(default, tuple) else default
+        name = _order_name(column) if column is not None else None
+        return None if name in (None, self.model._meta.primary_key.name) else name
+
+    def index_plan(self):
+        """The indexes a bounded list's offered sorts, filters and searches walk:
+        ``(column, default sort column, id)`` (or ``(column, id)``), one per column."""
+        pk, default = self.model._meta.primary_key.name, self.default_sort_name()
+        columns = [name for name in self._sortable_columns]
+        columns += [flt.column.name for flt in self._filters or ()]
+        columns += [f.name for f in self._search_fields or ()]
+        plan = [(default, pk)] if default else []
+        for name in columns:
+            name = self.model._meta.fields[name].column_name if name in self.model._meta.fields else name
+            if name in (pk, default):
+                continue
+            entry = (name, default, pk) if default else (name, pk)
+            if entry not in plan:
+                plan.append(entry)
+        return plan
+
+    def _bounded_count(self, query, narrowed):
+        """Exact up to ``ADMIN_EXACT_COUNT`` rows (a COUNT over a LIMITed walk of the same
+        index the page uses), else an ``Estimate``: the table's size when nothing narrows
+        the list (PostgreSQL's statistics, else the id span), or just "more than"."""
+        cap = current_app.config.get("ADMIN_EXACT_COUNT", EXACT_COUNT) if has_request_context() else EXACT_COUNT
+        pk = self.model._meta.primary_key
+        found = query.order_by().select(pk).limit(cap + 1).count()
+        if found <= cap:
+            return found
+        return Estimate(cap, None if narrowed else max(self._table_estimate(), cap + 1))
+
+    def _table_estimate(self):
+        from services.stats import on_postgres
+
+        table, pk = self.model._meta.table_name, self.model._meta.primary_key
+        if on_postgres():
+            rows = self.model._meta.database.execute_sql(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", (f'"{table}"',)).fetchone()
+            if rows and rows[0] and rows[0] > 0:
+                return int(rows[0])
+        low, high = self.model.select(fn.MIN(pk), fn.MAX(pk)).tuples().get()
+        return (high - low + 1) if high is not None else 0
 
     def _sort_expression(self, column):
         if not isinstance(column, str):

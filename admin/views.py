@@ -42,6 +42,7 @@ class MemberUnitView(SecureModelView):
 
 
 class ProjectView(ProjectSlotsMixin, SecureModelView):
+    bounded = True  # grows to millions of rows: indexed sorts, filters and searches only
     column_list = ("title", "line", "category", "grid", "slots", "live_claims", "deadline",
                    "published", "status", "progress")
     column_searchable_list = ("title", "category")
@@ -81,6 +82,7 @@ class ProgressReportView(ProgressReportRulesMixin, SecureModelView):
 
 
 class EventView(EventSignupsMixin, SecureModelView):
+    bounded = True  # grows to millions of rows: indexed sorts, filters and searches only
     column_list = ("title", "category", "starts_at", "ends_at", "location", "organiser",
                    "capacity", "signup_counts", "published", "status", "points")
     column_searchable_list = ("title", "location")
@@ -92,6 +94,7 @@ class EventView(EventSignupsMixin, SecureModelView):
 class SignupView(SignupRulesMixin, SecureModelView):
     """Status changes only through services.signups (see admin/signups.py)."""
 
+    bounded = True  # grows to millions of rows: indexed sorts, filters and searches only
     column_list = ("event", "name", "phone", "volunteer", "status", "code", "checked_in_at", "hours")
     column_searchable_list = ("name", "phone", "code")
     column_filters = ("status", event_filter(), "event", "volunteer", "checked_in_at")
@@ -108,6 +111,7 @@ class VolunteerTeamView(SecureModelView):
 
 
 class VolunteerView(SecureModelView):
+    bounded = True  # grows to millions of rows: indexed sorts, filters and searches only
     column_list = ("name", "phone", "team", "grid", "party_member", "skills", "joined_on", "status", "points_balance")
     column_searchable_list = ("name", "phone", "skills")
     column_filters = ("team", "grid", "party_member", "status", "joined_on")
@@ -120,6 +124,7 @@ class PointsEntryView(SecureModelView):
     can_create = False  # entries are written by services.points (积分银行 screens), which keep the balance
     can_edit = False
     can_delete = False
+    bounded = True  # grows to millions of rows: indexed sorts, filters and searches only
     column_list = ("created_at", "volunteer", "kind", "points", "hours", "event", "organiser",
                    "description", "item", "corrects", "recorded_by")
     column_searchable_list = ("description",)
@@ -205,7 +210,7 @@ class ApiTokenView(ApiTokenIssueMixin, SecureModelView):
 
 
 class NoticeView(NoticeAdminMixin, SecureModelView):
-    pass
+    bounded = True
 
 
 class NoticeDeliveryView(NoticeDeliveryAdminMixin, SecureModelView):
@@ -231,6 +236,7 @@ class LoginAttemptView(LoginAttemptAdminMixin, SecureModelView):
 class AuditLogView(AuditLogMixin, SecureModelView):
     """操作日志: read by clerks and admins, changed by no one (see admin/audit.py)."""
 
+    bounded = True
     column_filters = AuditLogMixin.audit_filters(AuditLog)
 
 

@@ -149,11 +149,18 @@ class CountCache:
 
 
 def cached_count(key, compute):
+    """Keyed by the public data's version too (models/dataversion.py): a write anywhere
+    shows in the next total, on every app server; unchanged data reuses it for the TTL."""
+    from models.dataversion import current_version
+
     ttl = current_app.config.get("API_COUNT_CACHE_SECONDS", 10)
     if not ttl:
         return compute()
+    version = current_version()
+    if version is None:
+        return compute()
     cache = current_app.extensions.setdefault("api_count_cache", CountCache())
-    return cache.get(key, compute, ttl)
+    return cache.get((key, version), compute, ttl)
 
 
 # --- query-string parsing -----------------------------------------------------------

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.admin_export                 # 100k rows, temporary SQLite file
     .venv/bin/python -m bench.admin_export --rows 20000
+    .venv/bin/python -m bench.admin_export --rows 200000 --database-url postgresql://postgres@127.0.0.1:5432/postgres
 
 Seeds a throw-away SQLite database with insert_many, then runs each measurement in a fresh
 subprocess (so ``ru_maxrss`` is that measurement's own peak): GET /healthz (the bare route,
@@ -88,9 +89,15 @@ def child(kind, database_url):
     start = time.perf_counter()
     response = client.get(f"/admin/volunteer/export/{kind}/", buffered=False)
     assert response.status_code == 200 and response.is_streamed
-    size = sum(len(chunk) for chunk in response.iter_encoded())
+    size, first = 0, None
+    for chunk in response.iter_encoded():
+        if first is None and chunk:
+            first = time.perf_counter() - start
+        size += len(chunk)
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "bytes": size, "rss_kb": maxrss_kb(), "growth_kb": maxrss_kb() - before}))
+    response.close()
+    print(json.dumps({"seconds": seconds, "first_byte": first, "bytes": size, "rss_kb": maxrss_kb(),
+                      "growth_kb": maxrss_kb() - before}))
 
 
 def run_child(kind, database_url):
@@ -119,6 +126,26 @@ def list_queries(database_url):
     return counts
 
 
+def phase(targets, results, args):
+    """bench/table.py's "admin exports": a fresh database of each kind with ``args.export_rows``
+    volunteers, CSV and XLSX of all of them, each in a fresh process."""
+    from bench.public import open_bench_database
+
+    for t in targets:
+        url, drop = open_bench_database(args.postgres if t.name == "PostgreSQL" else "")
+        try:
+            seed(url, args.export_rows)
+            figures = {kind: run_child(kind, url) for kind in ("csv", "xlsx")}
+        finally:
+            drop()
+        for kind, r in figures.items():
+            results.put(f"export.{kind}", t.name, r["seconds"], f"{r['seconds']:.2f}")
+        results.put("export.first", t.name, figures["csv"]["first_byte"], f"{figures['csv']['first_byte']:.3f}")
+        peak = max(r["rss_kb"] for r in figures.values()) / 1024
+        results.put("export.rss", t.name, peak, f"{peak:.0f} (CSV {figures['csv']['rss_kb'] / 1024:.0f}, "
+                                                 f"XLSX {figures['xlsx']['rss_kb'] / 1024:.0f})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -128,8 +155,10 @@ def main():
     if args.child:
         return child(args.child, args.database_url)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+    from bench.public import open_bench_database
+
+    url, drop = open_bench_database(args.database_url or "")
+    try:
         start = time.perf_counter()
         seed(url, args.rows)
         print(f"seeded {args.rows:,} volunteers in {time.perf_counter() - start:.1f}s ({url})")
@@ -139,13 +168,18 @@ def main():
             r = run_child(kind, url)
             print(f"{'export ' + kind + f' ({args.rows:,} rows)':34} {r['seconds']:8.2f} s    "
                   f"{r['bytes'] / 1e6:6.1f} MB out   peak RSS {r['rss_kb'] / 1024:6.1f} MB "
-                  f"(+{r['growth_kb'] / 1024:.1f} MB during the export)   "
+                  f"(+{r['growth_kb'] / 1024:.1f} MB during the export)   first byte {r['first_byte']:.3f} s   "
                   f"{r['seconds'] / healthz['seconds']:,.0f}× /healthz   "
                   f"{r['seconds'] / args.rows * 1e6:.0f} µs/row")
         print("admin list pages (page_size=50): status, SQL statements, time")
         for name, (status, queries, seconds) in list_queries(url).items():
             print(f"  /admin/{name + '/':20} {status}  {queries:2d} queries  {seconds * 1000:7.1f} ms  "
                   f"{seconds / healthz['seconds']:,.0f}× /healthz")
+    finally:
+        from models import db
+
+        db.close()
+        drop()
 
 
 if __name__ == "__main__":

@@ -197,7 +197,7 @@ def main():
         from tests.factories import PASSWORD, make_user
 
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
-                          "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0})
+                          "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0, "PAGE_CACHE_BYTES": 0})
         db.connect(reuse_if_open=True)
         apply_migrations(db.obj)
         started = time.perf_counter()

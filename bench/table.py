@@ -234,7 +234,7 @@ def _figures_app(t):
 
     if getattr(t, "app", None) is None:
         t.app = create_app({"DATABASE_URL": t.url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
-                            "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0})
+                            "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0, "PAGE_CACHE_BYTES": 0})
         with t.bound():
             user = make_user(role=Role.ADMIN, username=f"bench-admin-{uuid.uuid4().hex[:6]}")
         db.initialize(t.app.extensions["database"])
@@ -436,10 +436,13 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="20,000 rows, 1 s per route (a smoke run)")
     parser.add_argument("--only", default="", help="comma-separated phase names to run (default: all)")
     public_pages.add_arguments(parser)
+    for option, default in ADMIN_OPTIONS:
+        parser.add_argument(option, type=int, default=default)
     args = parser.parse_args(argv)
     public_pages.adjust(args)
     if args.quick:
         args.entries, args.signups, args.seconds, args.repeat = 20_000, 20_000, 1.0, 5
+        args.list_large, args.export_rows = 20_000, 20_000
 
     started_at = dt.datetime.now()
     header = [f"# make bench — issue 12 ({started_at:%Y-%m-%d %H:%M}, commit {git_describe()})",
@@ -495,6 +498,25 @@ ROWS += public_pages.rows(Row, Bound("≥", 0.8))
 PHASES.insert([name for name, _ in PHASES].index("storms"),
               ("public pages (demo data)", public_pages.phase("demo", turns)))
 PHASES.append(("public pages (large data)", public_pages.phase("large", turns)))
+# --- issue 12, the admin half: lists at 1k and 1M rows, exports (bench/admin_lists.py, admin_export.py) ---
+from bench import admin_export as admin_export_bench  # noqa: E402
+from bench import admin_lists as admin_lists_bench  # noqa: E402
+
+ROWS += [
+    Row("lists.growth", "admin lists, every list × {page 1, page 500, each sort, filter, search}: worst 1M ÷ 1k rows",
+        Bound("≤", 2)),
+    Row("lists.healthz", "… worst 1M-row page ÷ GET `/healthz` (in process, logged in as clerk)", Bound("≤", 5)),
+    Row("lists.healthz_median", "… median 1M-row page ÷ GET `/healthz`"),
+    Row("lists.over", "… variants over either target"),
+    Row("export.csv", "CSV export of 200,000 volunteers, s (through the app, read to the end)", Bound("≤", 2), "s"),
+    Row("export.first", "… its first byte, s", Bound("≤", 0.3), "s"),
+    Row("export.xlsx", "XLSX export of the same, s", Bound("≤", 6), "s"),
+    Row("export.rss", "peak RSS of the exporting process, MB (CSV, XLSX)", Bound("≤", 100), "MB"),
+]
+_growth_at = [name for name, _ in PHASES].index("growing the ledger and the sign-ups")
+PHASES[_growth_at:_growth_at] = [("admin lists 1k", admin_lists_bench.phase_small)]
+PHASES += [("admin lists 1M", admin_lists_bench.phase_large), ("admin exports", admin_export_bench.phase)]
+ADMIN_OPTIONS = (("--list-small", 1000), ("--list-large", 1_000_000), ("--export-rows", 200_000))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 from .accounts import AccountActivation, ApiToken, AuditLog, LoginAttempt, LoginSession, Role, SessionEnd, User
 from .alliance import Grid, MemberUnit, UnitKind, UnitStatus
 from .base import SHANGHAI, BaseModel, Choices, clock, db, now
+from .dataversion import DataVersion
 from .events import Event, EventCategory, EventStatus, Signup, SignupStatus
 from .imports import ImportJob, ImportStatus
 from .media import Photo
@@ -26,6 +27,7 @@ ALL_MODELS = [
     NoticeDelivery, AccountActivation, VolunteerApplication,
     ProjectCategory, ImportJob,
     WorkOrderStep,
+    DataVersion,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + [

@@ -73,3 +73,11 @@ class NoticeDelivery(BaseModel):
 # at most one row per notice per channel; the worker's "what is due" scan
 NoticeDelivery.add_index(NoticeDelivery.notice, NoticeDelivery.channel, unique=True)
 NoticeDelivery.add_index(NoticeDelivery.status, NoticeDelivery.next_attempt_at)
+
+
+# Issue 12: the admin list's sorts, filters and searches walk these in order, the list's
+# default order and the id after the column (admin/listing.py ``index_plan``; migration 055).
+Notice.add_index(Notice.created_at, Notice.id)
+Notice.add_index(Notice.recipient_phone, Notice.created_at, Notice.id)
+Notice.add_index(Notice.kind, Notice.created_at, Notice.id)
+Notice.add_index(Notice.recipient, Notice.created_at, Notice.id)

@@ -6,6 +6,7 @@ import time
 from flask import current_app, render_template
 
 from models import Event, EventCategory, EventStatus, ProjectStatus, now
+from models.dataversion import current_version
 from services.stats import alliance_figures
 
 UPCOMING_SHOWN = 5
@@ -38,32 +39,35 @@ def upcoming_events(at=None, limit=UPCOMING_SHOWN):
 
 
 class _FiguresCache:
-    """The figures, kept per worker for ``HOME_FIGURES_TTL`` seconds (default 10).
+    """The figures, kept per worker for ``HOME_FIGURES_TTL`` seconds (default 10) while the
+    public data's version (models/dataversion.py) stays the same: any write to units,
+    projects, events or volunteers shows on the next request, on every app server.
 
     The counts are index-only (migration 003) but still walk every upcoming event and
     every project; at 100k rows that is tens of milliseconds per request, so the most
     visited page reuses them briefly. 0 turns the cache off."""
 
     def __init__(self):
-        self.value, self.expires = None, 0.0
+        self.value, self.expires, self.version = None, 0.0, None
         self.lock = threading.Lock()
 
-    def get(self, ttl, compute):
-        if ttl <= 0:
+    def get(self, ttl, compute, version=None):
+        if ttl <= 0 or version is None:
             return compute()
         with self.lock:
-            if self.value is not None and time.monotonic() < self.expires:
+            if self.value is not None and self.version == version and time.monotonic() < self.expires:
                 return self.value
         value = compute()
         with self.lock:
-            self.value, self.expires = value, time.monotonic() + ttl
+            self.value, self.expires, self.version = value, time.monotonic() + ttl, version
         return value
 
 
 def home():
     at = now()
     cache = current_app.extensions.setdefault("home_figures_cache", _FiguresCache())
-    figures = cache.get(current_app.config.get("HOME_FIGURES_TTL", 10), lambda: home_figures(at))
+    ttl = current_app.config.get("HOME_FIGURES_TTL", 10)
+    figures = cache.get(ttl, lambda: home_figures(at), current_version() if ttl > 0 else None)
     return render_template("public/home.html", figures=figures,
                            upcoming=upcoming_events(at), category_label=EventCategory.label,
                            EventStatus=EventStatus)

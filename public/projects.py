@@ -149,14 +149,18 @@ def _public_project_or_404(project_id):
 # --- the open-project list ----------------------------------------------------------
 
 def _public_categories():
-    """The categories of public projects, kept per app for CATEGORY_TTL seconds: the
-    DISTINCT scan is the dearest query of the page once there are many projects."""
+    """The categories of public projects, kept per app for CATEGORY_TTL seconds while the
+    public data's version stays the same: the DISTINCT scan is the dearest query of the
+    page once there are many projects."""
+    from models.dataversion import current_version
+
+    version = current_version()  # a new category shows at once, on every app server
     cached = current_app.extensions.get("public_project_categories")
-    if cached and cached[0] > time.monotonic():
+    if cached and cached[0] > time.monotonic() and cached[2] == version and version is not None:
         return cached[1]
     categories = [c for (c,) in claims.public_projects().select(Project.category).distinct()
                   .order_by(Project.category).tuples() if c]
-    current_app.extensions["public_project_categories"] = (time.monotonic() + CATEGORY_TTL, categories)
+    current_app.extensions["public_project_categories"] = (time.monotonic() + CATEGORY_TTL, categories, version)
     return categories
 
 

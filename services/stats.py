@@ -81,7 +81,8 @@ def alliance_figures(at=None):
 
 def work_order_rounds():
     """First-round satisfaction and redo rate, from the orders' steps (every round kept):
-    ``first_round_satisfaction`` = round-1 ratings that are 满意 / round-1 ratings;
+    ``first_round_satisfaction`` = round-1 ratings that are 满意 or 基本满意 / round-1 ratings
+    (the residents' 满意率 counts the same two answers, services/needs.py);
     ``redo_rate`` = orders that reached round 2 or later / orders ever rated. One statement."""
     from models import Rating, WorkOrderStep
 
@@ -91,7 +92,7 @@ def work_order_rounds():
     first_rate = (WorkOrderStep.kind == "rate") & (WorkOrderStep.round == 1)
     row = Select(columns=[
         steps(first_rate).alias("first_rated"),
-        steps(first_rate, WorkOrderStep.rating == Rating.SATISFIED).alias("first_satisfied"),
+        steps(first_rate, WorkOrderStep.rating.in_((Rating.SATISFIED, Rating.FAIR))).alias("first_satisfied"),
         steps(WorkOrderStep.kind == "rate").alias("rated_orders"),
         steps(WorkOrderStep.round >= 2).alias("redone_orders"),
     ]).bind(db.obj).dicts().get()

@@ -168,7 +168,7 @@ def rate(order_id, rating, note=None, *, user=None, by_resident=False):
     order = _get(order_id)
     ORDERS.check(order, "rate", user=user)  # the state refusal comes before any input error
     if rating not in Rating.codes():
-        raise ServiceError("请选择评价：满意或不满意", field="rating")
+        raise ServiceError("请选择评价：满意、基本满意或不满意", field="rating")
     values = {"rating": rating, "rating_note": clean_text(note, "评价意见", required=False, field="note")}
     ORDERS.move(order, "rate", user=user, values=values, changes={"by_resident": True} if by_resident else None)
     return WorkOrder.get_by_id(order.id)

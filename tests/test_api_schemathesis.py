@@ -40,6 +40,7 @@ def _world():
         order = factories.make_work_order(requester_phone="13900000009")
         orders.append(workorders.move(order.id, "dispatch", user=clerk, unit=unit.id))
     notice = factories.make_notice(recipient=user)
+    factories.make_wish(grid=grid, claimer=other)  # GET /wishes/{id} reads a public wish
     from services import needs  # 群众点单: one need to track, a body that submits another
     need = needs.submit(kind="help", text="楼道灯坏了需要维修", name="张三", mobile="13900000019", consent=True)
     targeted_needs = {

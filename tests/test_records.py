@@ -192,11 +192,12 @@ def test_the_printable_list_follows_the_lists_search_and_filters(client, auth):
         f.make_volunteer(name=f"张{i}", skills="理发")
     f.make_volunteer(name="李四", skills="维修")
     auth.as_role(Role.CLERK)
-    listing = client.get("/admin/volunteer/?search=理发").get_data(as_text=True)
+    # the volunteer list is a big one: it searches names and phones from their start (an index range)
+    listing = client.get("/admin/volunteer/?search=张").get_data(as_text=True)
     link = unescape(re.search(r'href="([^"]+)" id="print-link"', listing).group(1))
     assert "search=" in link
     html = client.get(link).get_data(as_text=True)
-    assert "共 3 条（搜索“理发”）" in html
+    assert "共 3 条（搜索“张”）" in html
     assert "李四" not in html and all(f"张{i}" in html for i in range(3))
     assert "<script" in html and 'src="/static/js/print.js"' in html and "onclick" not in html
     assert "<nav" not in html, "no admin menus on paper"

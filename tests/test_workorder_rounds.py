@@ -192,18 +192,20 @@ def test_first_round_satisfaction_and_redo_rate(client, auth):
     workorders.rate(redone.id, Rating.SATISFIED, by_resident=True)
     unhappy = new_order(user=staff)
     finish_round(unhappy, staff, "已修好", Rating.UNSATISFIED)
+    fair = new_order(user=staff)
+    finish_round(fair, staff, "已修好", Rating.FAIR)  # 基本满意 counts as satisfied, as the residents' 满意率
     open_order = new_order(user=staff)
     workorders.move(open_order.id, "dispatch", user=staff, worker="网格员小王")
     workorders.move(open_order.id, "resolve", user=staff, result="已修好")  # not rated yet
 
     figures = work_order_rounds()
-    assert figures == {"first_rated": 3, "first_satisfied": 1, "first_round_satisfaction": 0.333,
-                       "rated_orders": 3, "redone_orders": 1, "redo_rate": 0.333}
+    assert figures == {"first_rated": 4, "first_satisfied": 2, "first_round_satisfaction": 0.5,
+                       "rated_orders": 4, "redone_orders": 1, "redo_rate": 0.25}
 
     auth.as_role(Role.CLERK)
     page = client.get("/admin/").get_data(as_text=True)
-    assert 'id="fig-first-round">33%' in page and 'id="fig-redo-rate">33%' in page
-    assert "二次办理 1/3 件已评价工单" in page
+    assert 'id="fig-first-round">50%' in page and 'id="fig-redo-rate">25%' in page
+    assert "二次办理 1/4 件已评价工单" in page and "满意（含基本满意）2" in page
 
 
 def test_the_figures_without_ratings_are_dashes(client, auth):
@@ -354,7 +356,7 @@ def test_the_steps_list_is_read_only(client, auth):
     step = WorkOrderStep.select().where(WorkOrderStep.order == order.id).first()
     assert client.get(f"/admin/work_order_step/details/?id={step.id}").status_code == 200
     count = WorkOrderStep.select().count()
-    for url, data in ((f"/admin/work_order_step/new/", {"round": "1", "kind": "rate", "actor_label": "x"}),
+    for url, data in (("/admin/work_order_step/new/", {"round": "1", "kind": "rate", "actor_label": "x"}),
                       (f"/admin/work_order_step/edit/?id={step.id}", {"actor_label": "改过"}),
                       ("/admin/work_order_step/delete/", {"id": str(step.id)})):
         client.post(url, data=data)

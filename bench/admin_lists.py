@@ -1,0 +1,362 @@
+"""Admin lists at 1k and at 1M rows: every big list × {page 1, page 500, each sort it
+offers, each filter it offers, search}, in process, beside GET /healthz in the same run.
+
+    .venv/bin/python -m bench.admin_lists                     # temporary SQLite file
+    .venv/bin/python -m bench.admin_lists --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    # options: --small 1000 --large 1000000 --repeat 5 --only points_entry,signup
+
+The demo alliance is seeded, every big table (the ledger, sign-ups, volunteers,
+projects, events, the audit log, notices) grown to ``--small`` rows, every variant
+measured (median of ``--repeat`` GETs through the Flask test client, logged in as a
+clerk); then the tables grown to ``--large`` rows (one ``INSERT … SELECT`` from a number
+series each, as bench/dashboard.py grows the ledger) and the same variants measured
+again. Targets (issue 12): large ÷ small ≤ 2 and large ÷ /healthz ≤ 5 for every variant.
+``bench/table.py`` runs the same as its "admin lists" phase (``variants``, ``grow``,
+``measure``).
+"""
+import argparse
+import datetime as dt
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from peewee import fn  # noqa: E402
+
+from models import (AuditLog, Event, Notice, PointsEntry, Project, Role, Signup, Volunteer,  # noqa: E402
+                    db, now)
+
+# the lists issue 12 calls big, by admin endpoint
+BIG = ("points_entry", "signup", "volunteer", "project", "event", "audit_log", "notice")
+
+
+# --- growing the tables -----------------------------------------------------------------
+
+def _series(table, columns, n):
+    from bench.dashboard import _insert_series
+
+    if n > 0:
+        with db.atomic():
+            _insert_series(table, columns, n)
+
+
+def _date(start, per_row_days):
+    text = start.isoformat()
+    return (f"date('{text}', '+' || (i % {per_row_days}) || ' days')", f"DATE '{text}' + (i % {per_row_days})")
+
+
+def _ids(model):
+    from bench.dashboard import _contiguous_ids
+
+    return _contiguous_ids(model)
+
+
+def _fk(model, nullable=True):
+    ids = _ids(model)
+    if not ids:
+        return ("NULL",) * 2
+    first, count = ids
+    return (f"{first} + (i % {count})",) * 2
+
+
+def grow(target):
+    """Every big table up to ``target`` rows (never fewer than it has)."""
+    from bench.dashboard import _stamp, grow_ledger
+    from models import Grid, VolunteerTeam
+
+    stamp = now()
+    year_ago = stamp - dt.timedelta(days=365)
+    missing = lambda model: target - model.select(fn.COUNT(model.id)).scalar()  # noqa: E731
+    base = lambda model: model.select(fn.COALESCE(fn.MAX(model.id), 0)).scalar()  # noqa: E731  (unique columns)
+    # the ledger and the sign-ups first, spread over the demo's volunteers and events (their
+    # spreading multiplies an id by a prime: over a million ids that leaves PostgreSQL's integer)
+    _grow_signups(target, base(Signup))
+    if missing(PointsEntry) > 0:
+        grow_ledger(target)
+    _series("volunteer", {
+        "name": ("'压测志愿者' || i",) * 2,
+        "phone": (f"printf('177%08d', i + {base(Volunteer)})", f"'177' || lpad((i + {base(Volunteer)})::text, 8, '0')"),
+        "team_id": _fk(VolunteerTeam), "grid_id": _fk(Grid),
+        "party_member": ("(i % 3 = 0)",) * 2, "skills": ("'维修、理发'",) * 2,
+        "joined_on": _date(year_ago.date(), 365), "status": ("'active'",) * 2,
+        "points_balance": ("0",) * 2, "hours_total": ("0",) * 2, "entry_count": ("0",) * 2,
+        "created_at": _stamp(year_ago, 30), "updated_at": _stamp(stamp),
+    }, missing(Volunteer))
+    _series("project", {
+        "title": ("'压测项目' || i",) * 2,
+        "line": ("CASE i % 4 WHEN 0 THEN 'mediation' WHEN 1 THEN 'livelihood' WHEN 2 THEN 'resources' "
+                 "ELSE 'safety' END",) * 2,
+        "category": ("'其他'",) * 2, "grid_id": _fk(Grid), "slots": ("3",) * 2, "live_claims": ("0",) * 2,
+        "deadline": _date(stamp.date(), 700), "published": ("(i % 2 = 0)",) * 2,
+        "status": ("CASE i % 3 WHEN 0 THEN 'draft' WHEN 1 THEN 'open' ELSE 'done' END",) * 2,
+        "progress": ("0",) * 2, "created_at": _stamp(year_ago, 30), "updated_at": _stamp(stamp),
+    }, missing(Project))
+    _series("event", {
+        "title": ("'压测活动' || i",) * 2,
+        "category": ("CASE i % 3 WHEN 0 THEN 'neighbourhood' WHEN 1 THEN 'volunteer' ELSE 'health' END",) * 2,
+        "starts_at": _stamp(year_ago, 60),
+        "ends_at": (f"datetime('{year_ago:%Y-%m-%d %H:%M:%S}', '+' || (i * 60 + 7200) || ' seconds')",
+                    f"TIMESTAMP '{year_ago:%Y-%m-%d %H:%M:%S}' + (i * 60 + 7200) * INTERVAL '1 second'"),
+        "location": ("'社区活动中心'",) * 2, "organiser_id": ("NULL",) * 2, "capacity": ("0",) * 2,
+        "published": ("(i % 2 = 0)",) * 2, "status": ("'scheduled'",) * 2, "points": ("0",) * 2,
+        "sequence": ("0",) * 2, "signup_count": ("0",) * 2,
+        "created_at": _stamp(year_ago, 30), "updated_at": _stamp(stamp),
+    }, missing(Event))
+    _series("audit_log", {
+        "username": ("'bench'",) * 2,
+        "action": ("CASE i % 3 WHEN 0 THEN 'create' WHEN 1 THEN 'update' ELSE 'delete' END",) * 2,
+        "entity": ("CASE i % 2 WHEN 0 THEN 'volunteer' ELSE 'project' END",) * 2,
+        "entity_id": ("CAST(i AS TEXT)", "i::text"), "changes": ("'{}'",) * 2, "ip": ("'127.0.0.1'",) * 2,
+        "created_at": _stamp(year_ago, 30),
+    }, missing(AuditLog))
+    _series("notice", {
+        "recipient_phone": ("printf('178%08d', i)", "'178' || lpad(i::text, 8, '0')"),
+        "kind": ("CASE i % 2 WHEN 0 THEN 'signup_promoted' ELSE 'claim_confirmed' END",) * 2,
+        "title": ("'压测通知' || i",) * 2, "body": ("'通知内容'",) * 2,
+        "created_at": _stamp(year_ago, 30),
+    }, missing(Notice))
+    from services.stats import on_postgres
+
+    if on_postgres():
+        db.execute_sql("ANALYZE")
+
+
+def _grow_signups(target, offset):
+    """bench/dashboard.py's grow_signups, with phones and codes after ``offset`` (it grows
+    only once; this grows twice)."""
+    from bench.dashboard import _stamp
+    from services import totals
+
+    missing = target - Signup.select(fn.COUNT(Signup.id)).scalar()
+    events = _ids(Event)
+    if missing <= 0 or not events:
+        return
+    first, count = events
+    _series("signup", {
+        "event_id": (f"{first} + ((i % {count}) * 104729) % {count}",) * 2,
+        "name": ("'压测居民'",) * 2,
+        "phone": (f"printf('099-%08d', i + {offset})", f"'099-' || lpad((i + {offset})::text, 8, '0')"),
+        "status": ("CASE i % 4 WHEN 0 THEN 'registered' WHEN 1 THEN 'checked_in' "
+                   "WHEN 2 THEN 'cancelled' ELSE 'waitlisted' END",) * 2,
+        "code": (f"printf('B%011X', i + {offset})", f"'B' || lpad(upper(to_hex(i + {offset})), 11, '0')"),
+        "credited": ("0", "false"),
+        "created_at": _stamp(now()), "updated_at": _stamp(now()),
+    }, missing)
+    totals.rebuild(models=(Event,))
+
+
+# --- the variants --------------------------------------------------------------------------
+
+def _filter_value(flt):
+    """A value a clerk would type for this filter."""
+    name = type(flt).__name__
+    options = getattr(flt, "options", None)
+    if options and not callable(options):
+        try:
+            first = next(iter(options))
+            return str(first[0])
+        except (StopIteration, TypeError):
+            pass
+    if "Empty" in name or "Boolean" in name or "Overdue" in name:
+        return "1"
+    if "DateTime" in name:
+        return ("2026-01-01 00:00:00 to 2026-01-31 23:59:59" if "Between" in name
+                else "2026-01-01 00:00:00")
+    if "Date" in name:
+        return "2026-01-01 to 2026-01-31" if "Between" in name else "2026-01-01"
+    if "Id" in name or "Int" in name or "Related" in name and "Like" not in name:
+        return "1"
+    if "Float" in name:
+        return "1"
+    if "InList" in name:
+        return "1"
+    return "压测"
+
+
+def variants(app, endpoints=BIG):
+    """(endpoint, label, query string) for every big list: page 1, page 500, each
+    offered sort (ascending and descending), each offered filter, a search."""
+    admin = app.extensions["admin"][0]
+    out = []
+    with app.test_request_context():
+        for view in admin._views:
+            endpoint = getattr(view, "endpoint", None)
+            if endpoint not in endpoints or getattr(view, "model", None) is None:
+                continue
+            if getattr(view, "permission", "admin.access") != "admin.access":
+                continue
+            out.append((endpoint, "page 1", ""))
+            out.append((endpoint, "page 500", "page=499"))
+            for idx, (column, _label) in enumerate(view._list_columns):
+                if column in view._sortable_columns:
+                    out.append((endpoint, f"sort {column}", f"sort={idx}"))
+                    out.append((endpoint, f"sort {column} desc", f"sort={idx}&desc=1"))
+            for arg, (idx, flt) in (view._filter_args or {}).items():
+                value = _filter_value(flt)
+                out.append((endpoint, f"filter {flt.column.name if hasattr(flt.column, 'name') else flt.name} "
+                                      f"{flt.operation()}", f"flt0_{arg}={value}"))
+            if view._search_supported:
+                out.append((endpoint, "search", "search=压测1"))
+    return out
+
+
+def timed(client, url, repeat):
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        response.get_data()
+        samples.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise AssertionError(f"{url}: {response.status_code}")
+        if samples[-1] > 1000:  # a slow variant: one sample is enough to see it
+            break
+    return statistics.median(samples)
+
+
+def measure(client, the_variants, repeat):
+    """Milliseconds per variant and for /healthz (same client, same run)."""
+    for endpoint, _label, query in the_variants[:3]:  # warm
+        client.get(f"/admin/{endpoint}/?{query}").get_data()
+    times = {"healthz": timed(client, "/healthz", repeat * 10)}
+    for endpoint, label, query in the_variants:
+        times[(endpoint, label)] = timed(client, f"/admin/{endpoint}/?{query}", repeat)
+    times["healthz"] = (times["healthz"] + timed(client, "/healthz", repeat * 10)) / 2
+    return times
+
+
+def clerk_client(app, user=None):
+    from tests.factories import PASSWORD, make_user
+
+    user = user or make_user(role=Role.CLERK, username=f"bench-clerk-{uuid.uuid4().hex[:6]}")
+    client = app.test_client()
+    assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def report(small, large, the_variants):
+    """Rows of (endpoint, label, small ms, large ms, large ÷ small, large ÷ healthz)."""
+    rows = []
+    for endpoint, label, _ in the_variants:
+        s, big = small[(endpoint, label)], large[(endpoint, label)]
+        rows.append((endpoint, label, s, big, big / s, big / large["healthz"]))
+    return rows
+
+
+def summary(rows):
+    worst_growth = max(rows, key=lambda r: r[4])
+    worst_healthz = max(rows, key=lambda r: r[5])
+    over = [r for r in rows if r[4] > 2 or r[5] > 5]
+    return worst_growth, worst_healthz, over
+
+
+# --- bench/table.py's phases ------------------------------------------------------------------
+
+def _table_client(t):
+    """An app on this target's database, in process, and a clerk's client (kept on ``t``)."""
+    from app import create_app
+
+    if getattr(t, "lists_app", None) is None:
+        t.lists_app = create_app({"DATABASE_URL": t.url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+                                  "WTF_CSRF_ENABLED": False})
+        from tests.factories import make_user
+
+        with t.bound():
+            user = make_user(role=Role.CLERK, username=f"bench-clerk-{uuid.uuid4().hex[:6]}")
+        db.initialize(t.lists_app.extensions["database"])
+        t.lists_client = clerk_client(t.lists_app, user)
+    db.initialize(t.lists_app.extensions["database"])
+    return t.lists_app, t.lists_client
+
+
+def _measure_phase(label, rows, args, targets):
+    from bench import storms
+
+    for t in targets:
+        with t.bound():
+            grow(rows)
+        app, client = _table_client(t)
+        t.lists_times = getattr(t, "lists_times", {})
+        t.lists_times[label] = measure(client, variants(app), max(3, args.repeat // 3))
+        storms.hand_over()
+
+
+def phase_small(targets, results, args):
+    _measure_phase("small", args.list_small, args, targets)
+
+
+def phase_large(targets, results, args):
+    _measure_phase("large", args.list_large, args, targets)
+    for t in targets:
+        small, large = t.lists_times["small"], t.lists_times["large"]
+        app, _ = _table_client(t)
+        rows = report(small, large, variants(app))
+        worst_growth, worst_healthz, over = summary(rows)
+        results.put("lists.growth", t.name, worst_growth[4],
+                    f"{worst_growth[4]:.2f} ({worst_growth[0]} {worst_growth[1]})")
+        results.put("lists.healthz", t.name, worst_healthz[5],
+                    f"{worst_healthz[5]:.0f}× ({worst_healthz[0]} {worst_healthz[1]})")
+        ratios = sorted(r[5] for r in rows)
+        results.put("lists.healthz_median", t.name, statistics.median(ratios),
+                    f"{statistics.median(ratios):.0f}× (page 1 of the ledger: "
+                    f"{next(r[5] for r in rows if r[0] == 'points_entry' and r[1] == 'page 1'):.0f}×)")
+        results.put("lists.over", t.name, len(over), f"{len(over)} of {len(rows)}")
+        t.lists_rows = rows
+
+
+def main():
+    from bench.public import open_bench_database
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="", help="PostgreSQL server URL (a temporary database is made)")
+    parser.add_argument("--small", type=int, default=1000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", default="", help="comma-separated endpoints")
+    args = parser.parse_args()
+    endpoints = tuple(e for e in args.only.split(",") if e) or BIG
+    url, drop = open_bench_database(args.database_url)
+    try:
+        from app import create_app
+        from models.database import apply_migrations
+        from services.demo import seed_demo
+
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+                          "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0})
+        db.connect(reuse_if_open=True)
+        apply_migrations(db.obj)
+        seed_demo()
+        grow(args.small)
+        client = clerk_client(app)
+        db.close()
+        the_variants = variants(app, endpoints)
+        small = measure(client, the_variants, args.repeat)
+        db.connect(reuse_if_open=True)
+        started = time.perf_counter()
+        grow(args.large)
+        db.close()
+        print(f"grew to {args.large:,} rows a table in {time.perf_counter() - started:.0f} s", flush=True)
+        large = measure(client, the_variants, args.repeat)
+        rows = report(small, large, the_variants)
+        print(f"/healthz {small['healthz']:.2f} ms (small), {large['healthz']:.2f} ms (large)")
+        print(f"{'list':14} {'variant':40} {'1k ms':>8} {'1M ms':>8} {'1M÷1k':>7} {'÷healthz':>9}")
+        for endpoint, label, s, big, growth, ratio in rows:
+            flag = "  ✗" if growth > 2 or ratio > 5 else ""
+            print(f"{endpoint:14} {label[:40]:40} {s:8.1f} {big:8.1f} {growth:7.2f} {ratio:9.1f}{flag}")
+        worst_growth, worst_healthz, over = summary(rows)
+        print(f"worst 1M÷1k: {worst_growth[4]:.2f} ({worst_growth[0]} {worst_growth[1]}); worst ÷healthz: "
+              f"{worst_healthz[5]:.1f} ({worst_healthz[0]} {worst_healthz[1]}); {len(over)} of {len(rows)} over target")
+    finally:
+        db.close()
+        if hasattr(db.obj, "close_all"):
+            db.obj.close_all()
+        drop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""A per-worker cache of whole public responses, safe with many app servers on one database.
+
+Key: the endpoint, the path with its query string, the address links start with
+(``services.links.base_url``: a forged Host never poisons what others get), the minute
+of the app clock (pages show "today", upcoming/past, sign-up deadlines) and the public
+data's version (``models.dataversion.current_version``: one single-row read per request,
+bumped by the database in the same transaction as every write to what the public
+pages show — see migration 058). A write committed by ANY app server changes the version,
+so the next request anywhere renders afresh; a page can never be filed under a version
+newer than its data (they commit together).
+
+Only anonymous GETs are cached: no logged-in account (the nav shows its name, badges and
+logout form), no ``Authorization`` header (the API's tokens are checked by the view), no
+flash message waiting in the session. What differs per request inside a cached page is
+put back on every hit, never stored: the CSRF token (the forms on an event page) and the
+CSP nonce are cut out of the stored body and this request's own are filled in. Only 200
+responses without cookies of their own are stored; an ETag makes hits conditional (304).
+
+Bounded: at most ``PAGE_CACHE_BYTES`` of bodies per worker (LRU; 0 turns the cache off).
+"""
+import functools
+import threading
+from collections import OrderedDict
+
+from flask import current_app, g, make_response, request, session
+
+from models import now
+from models.dataversion import current_version
+
+# endpoints served through the cache (the public pages, feeds and API lists / details)
+CACHED_ENDPOINTS = (
+    "public.home", "public.calendar", "public.calendar_ics", "public.category_ics",
+    "public.event_detail", "public.event_ics", "public.projects", "public.project_detail",
+    "api.listEvents", "api.getEvent", "api.listProjects", "api.getProject", "api.listMemberUnits",
+    "api.getMemberUnit", "api.listGrids", "api.getGrid", "api.listVolunteerTeams", "api.getVolunteerTeam",
+    "api.getStats",
+)
+CSRF_MARK = "\x00csrf\x00"
+NONCE_MARK = "\x00nonce\x00"
+DEFAULT_BYTES = 32 * 1024 * 1024
+SKIPPED_HEADERS = {"set-cookie", "content-length", "vary"}
+
+
+class PageCache:
+    """LRU of (status, headers, body text or bytes, marks) bounded by the bodies' size."""
+
+    def __init__(self, max_bytes):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self.entries.move_to_end(key)
+            self.hits += 1
+            return entry
+
+    def put(self, key, entry, size):
+        if size > self.max_bytes // 4:
+            return
+        with self.lock:
+            old = self.entries.pop(key, None)
+            if old is not None:
+                self.size -= old[-1]
+            self.entries[key] = entry + (size,)
+            self.size += size
+            while self.size > self.max_bytes and self.entries:
+                _, dropped = self.entries.popitem(last=False)
+                self.size -= dropped[-1]
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+
+def cache_for(app):
+    cache = app.extensions.get("page_cache")
+    if cache is None:
+        cache = app.extensions["page_cache"] = PageCache(app.config.get("PAGE_CACHE_BYTES", DEFAULT_BYTES))
+    return cache
+
+
+def cacheable_request():
+    """Anonymous GET, no token, no flash waiting: the response is the same for everyone."""
+    if request.method != "GET" or "Authorization" in request.headers:
+        return False
+    if "_flashes" in session or "_user_id" in session:
+        return False
+    from flask_login import current_user
+
+    return not current_user.is_authenticated
+
+
+def _key(version):
+    from services.links import base_url
+
+    return (request.endpoint, request.full_path, base_url(), now().strftime("%Y%m%d%H%M"), version)
+
+
+def _store(cache, key, response):
+    if response.status_code != 200 or response.direct_passthrough or response.is_streamed:
+        return
+    if "Set-Cookie" in response.headers:
+        return
+    body = response.get_data()
+    marks = []
+    csrf = g.get("csrf_token")
+    nonce = g.get("csp_nonce")
+    if csrf or nonce:
+        text = body.decode("utf-8")
+        if csrf and csrf in text:
+            text = text.replace(csrf, CSRF_MARK)
+            marks.append("csrf")
+        if nonce and nonce in text:
+            text = text.replace(nonce, NONCE_MARK)
+            marks.append("nonce")
+        body = text if marks else body
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() not in SKIPPED_HEADERS]
+    cache.put(key, (headers, body, tuple(marks)), len(body))
+
+
+def _replay(entry):
+    headers, body, marks = entry[:3]
+    if marks:
+        if "csrf" in marks:
+            from flask_wtf.csrf import generate_csrf
+
+            body = body.replace(CSRF_MARK, generate_csrf())
+        if "nonce" in marks:
+            from auth.web_security import csp_nonce
+
+            body = body.replace(NONCE_MARK, csp_nonce())
+        body = body.encode("utf-8")
+    response = current_app.response_class(body, status=200)
+    response.headers.clear()
+    for name, value in headers:
+        response.headers.add(name, value)
+    if response.headers.get("ETag") or response.headers.get("Last-Modified"):
+        response.make_conditional(request)
+    return response
+
+
+def cached(view):
+    """The view, answered from the page cache when the request allows it."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_app.config.get("PAGE_CACHE_BYTES") or not cacheable_request():
+            return view(*args, **kwargs)
+        cache = cache_for(current_app)
+        version = current_version()
+        if version is None:
+            return view(*args, **kwargs)
+        key = _key(version)
+        entry = cache.get(key)
+        if entry is not None:
+            return _replay(entry)
+        response = make_response(view(*args, **kwargs))
+        _store(cache, key, response)
+        return response
+    wrapped.page_cached = True
+    return wrapped
+
+
+def init_app(app):
+    """Wrap the public endpoints (call after every blueprint is registered)."""
+    app.config.setdefault("PAGE_CACHE_BYTES", DEFAULT_BYTES)
+    for endpoint in CACHED_ENDPOINTS:
+        view = app.view_functions.get(endpoint)
+        if view is not None and not getattr(view, "page_cached", False):
+            app.view_functions[endpoint] = cached(view)
