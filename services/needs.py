@@ -439,14 +439,16 @@ def month_figures(at=None):
     at = at or now()
     start, end = month_bounds(at)
     in_month = (Need.submitted_at >= start) & (Need.submitted_at < end)
-    received, in_time, became, finished = (Need.select(
+    rated_q, satisfied_q = resident_ratings(start, end)
+    received, in_time, became, finished, rated, satisfied = (Need.select(
         fn.COUNT(Need.id),
         fn.COUNT(Need.id).filter(Need.status.in_(TAKEN_UP) & (Need.handled_at <= Need.accept_due_at)),
         fn.COUNT(Need.work_order),
-        fn.COUNT(Need.id).filter(WorkOrder.status.in_(FINISHED)))
+        fn.COUNT(Need.id).filter(WorkOrder.status.in_(FINISHED)),
+        rated_q, satisfied_q)  # one statement: the home page's budget counts them
         .join(WorkOrder, JOIN.LEFT_OUTER, on=(Need.work_order == WorkOrder.id))
         .where(in_month).tuples().get())
-    rated, satisfied = resident_ratings(start, end)
+    rated, satisfied = rated or 0, satisfied or 0
     return {
         "month": f"{at.year}年{at.month}月",
         "received": received or 0,
@@ -462,13 +464,13 @@ def month_figures(at=None):
 
 
 def resident_ratings(start, end):
-    """(ratings by residents, of which 满意 or 基本满意) made in [start, end)."""
-    good = (Rating.SATISFIED, Rating.FAIR)
-    rated, satisfied = (WorkOrderStep.select(
-        fn.COUNT(WorkOrderStep.id), fn.COUNT(WorkOrderStep.id).filter(WorkOrderStep.rating.in_(good)))
-        .where(WorkOrderStep.kind == StepKind.RATE, WorkOrderStep.by_resident == True,  # noqa: E712
-               WorkOrderStep.at >= start, WorkOrderStep.at < end).tuples().get())
-    return rated or 0, satisfied or 0
+    """Two scalar subqueries: ratings residents made themselves in [start, end), and how
+    many of them were 满意 or 基本满意 (a clerk's 回访 rating is not the resident's)."""
+    made = ((WorkOrderStep.kind == StepKind.RATE) & (WorkOrderStep.by_resident == True)  # noqa: E712
+            & (WorkOrderStep.at >= start) & (WorkOrderStep.at < end))
+    good = WorkOrderStep.rating.in_((Rating.SATISFIED, Rating.FAIR))
+    return (WorkOrderStep.select(fn.COUNT(WorkOrderStep.id)).where(made),
+            WorkOrderStep.select(fn.COUNT(WorkOrderStep.id)).where(made & good))
 
 
 def per_month(year):
