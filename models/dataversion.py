@@ -12,9 +12,10 @@ from peewee import BigIntegerField, CharField, IntegerField
 from .base import BaseModel, db
 
 # Tables whose rows appear on a public page, feed or API list (directly, or in a figure):
-# a write to any of them bumps the version (migration 058 installs the triggers).
+# a write to any of them bumps the version (migrations 058 and 060 install the triggers).
 VERSIONED_TABLES = ("grid", "volunteer_team", "volunteer", "member_unit", "project", "claim",
-                    "event", "signup", "project_category_list")
+                    "event", "signup", "project_category_list", "need", "wish", "work_order_step",
+                    "photo")
 
 
 class DataVersion(BaseModel):

@@ -190,3 +190,24 @@ def test_feeds_answer_304_on_their_etag_until_the_data_changes(client, url):
     Event.update(title="改了标题").where(Event.id == event.id).execute()
     second = get(client, url, headers={"If-None-Match": etag})
     assert second.headers["ETag"] != etag and "改了标题" in second.get_data(as_text=True)
+
+
+def test_residents_tables_bump_the_version_and_reach_the_cached_wall(client):
+    """Migration 060: needs, wishes, work-order steps and photos are public data too (the home
+    page's 群众点单 and 微心愿 figures, the wall, the API)."""
+    from models import Wish
+    from services import needs
+
+    wish = f.make_wish(text="想要一副老花镜")
+    assert "想要一副老花镜" in get(client, "/wishes").get_data(as_text=True)
+    assert "想要一副老花镜" in get(client, "/wishes").get_data(as_text=True)  # a hit
+    Wish.update(text="想要一台收音机").where(Wish.id == wish.id).execute()
+    wall = get(client, "/wishes").get_data(as_text=True)
+    assert "想要一台收音机" in wall and "想要一副老花镜" not in wall
+    assert get(client, f"/api/v1/wishes/{wish.id}").get_json()["text"] == "想要一台收音机"
+    before = current_version()
+    needs.submit(kind="help", text="楼道灯坏了需要维修", name="张三", mobile="13900000019", consent=True)
+    after_need = current_version()
+    assert after_need != before
+    f.make_work_order_step()
+    assert current_version() != after_need

@@ -33,7 +33,7 @@ CACHED_ENDPOINTS = (
     "public.event_detail", "public.event_ics", "public.projects", "public.project_detail",
     "api.listEvents", "api.getEvent", "api.listProjects", "api.getProject", "api.listMemberUnits",
     "api.getMemberUnit", "api.listGrids", "api.getGrid", "api.listVolunteerTeams", "api.getVolunteerTeam",
-    "api.getStats",
+    "api.getStats", "public.wishes", "public.wish_detail", "api.listWishs", "api.getWish",
 )
 CSRF_MARK = "\x00csrf\x00"
 NONCE_MARK = "\x00nonce\x00"
