@@ -220,8 +220,9 @@ RANGE_FILTERS = ("Greater", "Smaller", "Between")
 
 
 def _bounded_filter_kind(flt):
-    """The filter's kind by the nearest class that names one (a subclass such as the sign-ups'
-    ``EventIdFilter`` is judged by the ``IdEqualFilter`` it extends)."""
+    """"Equal", "Greater", "Smaller" or "Between" for a filter an index answers, else None,
+    from the nearest class in its ancestry that names an operation (``EventIdFilter`` is an
+    ``IdEqualFilter``)."""
     for cls in type(flt).__mro__:
         name = cls.__name__
         if "Not" in name or "Like" in name or "Empty" in name or "InList" in name:
@@ -359,9 +360,15 @@ class ListingMixin:
         collection = super().get_filters()
         if self.bounded and collection:
             indexed = leading_index_fields(self.model)
-            collection = [flt for flt in collection if _bounded_filter_kind(flt)
-                          and getattr(getattr(flt, "column", None), "model", None) is self.model
-                          and flt.column.name in indexed]
+            kept, seen = [], set()
+            for flt in collection:
+                kind = _bounded_filter_kind(flt)
+                column = getattr(flt, "column", None)
+                if kind and getattr(column, "model", None) is self.model and column.name in indexed \
+                        and (column.name, kind) not in seen:  # a declared filter first, then the derived
+                    seen.add((column.name, kind))
+                    kept.append(flt)
+            collection = kept
         return collection
 
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
@@ -612,7 +619,8 @@ class ListingMixin:
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", (f'"{table}"',)).fetchone()
             if rows and rows[0] and rows[0] > 0:
                 return int(rows[0])
-        low, high = self.model.select(fn.MIN(pk), fn.MAX(pk)).tuples().get()
+        # two statements, each one index seek (MIN and MAX in one SELECT make SQLite read every row)
+        low, high = self.model.select(fn.MIN(pk)).scalar(), self.model.select(fn.MAX(pk)).scalar()
         return (high - low + 1) if high is not None else 0
 
     def _sort_expression(self, column):
