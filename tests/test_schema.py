@@ -1,7 +1,6 @@
 """The schema the migrations build is the schema the models declare, on both databases."""
 import re
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,8 @@ import models.database
 from models import ALL_MODELS, db
 from models.database import open_database
 
-from .conftest import ON_POSTGRES, PG_URL
+from .conftest import ON_POSTGRES
+from .scratchdb import scratch_database
 
 HISTORY_TABLES = {"migratehistory"}
 
@@ -89,24 +89,9 @@ def describe(database):
 @pytest.fixture
 def declared_database(tmp_path):
     """A database made by ``create_tables(ALL_MODELS)`` alone (no migrations)."""
-    previous = db.obj
-    if ON_POSTGRES:
-        admin_db = open_database(PG_URL)
-        name = f"alliance_declared_{uuid.uuid4().hex[:10]}"
-        admin_db.execute_sql(f'CREATE DATABASE "{name}"')
-        database = open_database(f"{PG_URL.rpartition('/')[0]}/{name}")
-    else:
-        database = open_database(f"sqlite:///{tmp_path / 'declared.db'}")
-    db.initialize(database)
-    try:
+    with scratch_database(tmp_path, "declared") as database:
         database.create_tables(ALL_MODELS)
         yield database
-    finally:
-        database.close()
-        db.initialize(previous)
-        if ON_POSTGRES:
-            admin_db.execute_sql(f'DROP DATABASE IF EXISTS "{name}"')
-            admin_db.close()
 
 
 @pytest.fixture

@@ -1,19 +1,18 @@
 """Work orders keep every round: one step per move, 二次办理 keeps the first round, the
 backfill of existing orders, the first-round figures, and who may rate or redo."""
 import datetime as dt
-import uuid
 
 import pytest
 
 from models import (AuditLog, OrderStatus, Rating, Role, StepKind, WorkOrder, WorkOrderStep, db,
                     now)
-from models.database import _router, open_database
+from models.database import _router
 from services import workorders
 from services.errors import Forbidden
 from services.stats import work_order_rounds
 
 from . import factories
-from .conftest import ON_POSTGRES, PG_URL
+from .scratchdb import scratch_database
 
 
 def new_order(user=None, **kw):
@@ -225,17 +224,8 @@ AFTER_025 = ("025_work_order_steps", "060_data_version_residents")
 def database_before_025(tmp_path):
     """A database migrated to every number but 025 (and 060, whose triggers are on 025's
     table), bound to the models, as a live installation is when 025 arrives."""
-    previous = db.obj
-    if ON_POSTGRES:
-        admin_db = open_database(PG_URL)
-        name = f"alliance_before025_{uuid.uuid4().hex[:10]}"
-        admin_db.execute_sql(f'CREATE DATABASE "{name}"')
-        database = open_database(f"{PG_URL.rpartition('/')[0]}/{name}")
-    else:
-        database = open_database(f"sqlite:///{tmp_path / 'before025.db'}")
-    db.initialize(database)
-    database.connect()
-    try:
+    with scratch_database(tmp_path, "before025") as database:
+        database.connect()
         router = _router(database)
         for migration in router.todo:
             if not migration.startswith(AFTER_025):
@@ -243,12 +233,6 @@ def database_before_025(tmp_path):
         assert [m for m in router.diff] == list(AFTER_025)
         assert "work_order_step" not in database.get_tables()
         yield database
-    finally:
-        database.close()
-        db.initialize(previous)
-        if ON_POSTGRES:
-            admin_db.execute_sql(f'DROP DATABASE IF EXISTS "{name}"')
-            admin_db.close()
 
 
 def test_the_backfill_gives_existing_orders_their_steps(database_before_025):
