@@ -15,6 +15,7 @@ from .base import SecureViewMixin
 from .checkin import CheckinView, PointsBankView
 from .loops import AccountsIssueView, MyNoticesView, unread_for_admin
 from .imports import widen_upload_limit
+from .listing import admin_static_url, list_cells_html, row_actions_html
 from .views import REGISTRY
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -48,6 +49,9 @@ def init_app(app):
     admin.add_view(AccountsIssueView(name="账号开通", endpoint="accounts_issue", url="accounts-issue", category="系统"))
     admin.add_view(MyNoticesView(name="我的通知", endpoint="my_notices", url="my-notices", category="通知"))
     app.jinja_env.globals["admin_unread_notices"] = unread_for_admin
+    app.jinja_env.globals["row_actions_html"] = row_actions_html
+    app.jinja_env.globals["list_cells_html"] = list_cells_html
+    app.jinja_env.globals["admin_static_url"] = admin_static_url
     # 群众点单: the 待受理 queue, the needs list, grid posters, the dashboard panel (admin/needs.py)
     from . import needs as needs_admin
     needs_admin.init_app(admin, app)

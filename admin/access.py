@@ -14,7 +14,8 @@ class SecureViewMixin:
     permission = "admin.access"
 
     def is_accessible(self):
-        return can(current_user, self.permission)
+        # the user itself, not the proxy: the menu asks every view once a page
+        return can(current_user._get_current_object(), self.permission)
 
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:
