@@ -57,14 +57,9 @@ def create_app(config=None):
 
 def unread_notices():
     """The bell's number for the logged-in account (asked by the templates that show it)."""
-    from flask import g
-    from flask_login import current_user
+    from public.workspace import nav_counts
 
-    from services.notices import unread_count
-
-    if "unread_notices" not in g:
-        g.unread_notices = unread_count(current_user)
-    return g.unread_notices
+    return nav_counts()[1]
 
 
 def workspace_todo():

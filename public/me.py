@@ -55,7 +55,7 @@ def _orders_context(user):
 
 
 def _orders_todo(user):
-    return workorders.assigned_to(user).count()
+    return workorders.assigned_to(user)
 
 
 def _signups_context(user):

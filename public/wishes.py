@@ -190,7 +190,7 @@ def _section_context(user):
 
 
 def _section_todo(user):
-    return wishes.open_count(user.unit_id)
+    return wishes.claimed_open(user.unit_id)
 
 
 register_section(Section("wishes", "我认领的微心愿", "public/wishes/_section.html", _section_context,

@@ -17,14 +17,14 @@ from typing import Callable, Optional
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from peewee import fn
+from peewee import SQL, Select, fn
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional as OptionalValue
 
 from auth.permissions import can
 from models import (Claim, ClaimStatus, Event, EventStatus, MemberUnit, OrderCategory, OrderStatus, Project,
-                    Signup, SignupStatus, WorkOrder, now)
-from services import attendance, units, workorders
+                    Signup, SignupStatus, WorkOrder, db, now)
+from services import attendance, notices, units, workorders
 from services import signups as signup_service
 from services.errors import ServiceError
 
@@ -38,6 +38,8 @@ class Section:
     title: str
     template: str
     context: Callable
+    # the things in it that wait for the account, as a query (its rows are counted, with the
+    # other sections' and the unread notices, in the nav's one statement: ``nav_counts``)
     todo: Optional[Callable] = None
     permission: str = "workspace.unit"
     order: int = 50
@@ -56,14 +58,28 @@ def sections_for(user):
     return [s for s in sorted(SECTIONS.values(), key=lambda s: (s.order, s.key)) if can(user, s.permission)]
 
 
-def todo_count(user=None):
-    """待办 N on the nav: what waits for this account across its sections (once per request)."""
+def _rows_counted(query):
+    return Select([query.alias("waiting")], [fn.COUNT(SQL("*"))])
+
+
+def nav_counts(user=None):
+    """(待办 N, unread notices) for the nav: what waits for this account across its sections
+    and its unread notices, in one statement, once per request."""
     user = user or current_user
     if not getattr(user, "is_authenticated", False):
-        return 0
-    if "todo_count" not in g:
-        g.todo_count = sum(s.todo(user) for s in sections_for(user) if s.todo)
-    return g.todo_count
+        return 0, 0
+    if "nav_counts" not in g:
+        todo = [s.todo(user) for s in sections_for(user) if s.todo]
+        columns = [_rows_counted(q).alias(f"todo{i}") for i, q in enumerate(todo)]
+        columns.append(_rows_counted(notices.unread(user)).alias("unread"))
+        row = db.execute(Select(columns=columns)).fetchone()
+        g.nav_counts = (sum(row[:-1]), row[-1])
+    return g.nav_counts
+
+
+def todo_count(user=None):
+    """待办 N on the nav."""
+    return nav_counts(user)[0]
 
 
 # --- the unit's sections ---------------------------------------------------------------------
@@ -76,7 +92,7 @@ def _orders_context(user):
 
 
 def _orders_todo(user):
-    return workorders.assigned_to(user).count()
+    return workorders.assigned_to(user)
 
 
 def _claims_context(user):
@@ -109,7 +125,7 @@ def _events_context(user):
 
 
 def _events_todo(user):
-    return _to_close(user).count()
+    return _to_close(user)
 
 
 def _profile_context(user):

@@ -130,12 +130,16 @@ def volunteer_user_ids(volunteer_id):
 
 # --- reading and marking read -------------------------------------------------------------
 
+def unread(user):
+    """The account's unread notices (a query on the index (recipient, read_at))."""
+    return Notice.select(Notice.id).where(Notice.recipient == user.id, Notice.read_at.is_null())
+
+
 def unread_count(user):
-    """The bell's number: one indexed COUNT (recipient, read_at)."""
+    """The bell's number: one indexed COUNT."""
     if user is None or not getattr(user, "is_authenticated", False):
         return 0
-    return (Notice.select(fn.COUNT(Notice.id))
-            .where(Notice.recipient == user.id, Notice.read_at.is_null()).scalar() or 0)
+    return unread(user).count()
 
 
 def of_user(user, *, unread_only=False):

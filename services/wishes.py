@@ -338,9 +338,13 @@ def claimed_by(unit_id):
     return Wish.select().where(Wish.claimer == unit_id, Wish.status.in_(WishStatus.TAKEN))
 
 
+def claimed_open(unit_id):
+    """待办: wishes the unit claimed and has not yet reported 已圆梦 (a query)."""
+    return Wish.select(Wish.id).where(Wish.claimer == unit_id, Wish.status == WishStatus.CLAIMED)
+
+
 def open_count(unit_id):
-    """待办: wishes the unit claimed and has not yet reported 已圆梦."""
-    return Wish.select(fn.COUNT(Wish.id)).where(Wish.claimer == unit_id, Wish.status == WishStatus.CLAIMED).scalar()
+    return claimed_open(unit_id).count()
 
 
 def public_photos(wish_ids):

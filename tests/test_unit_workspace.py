@@ -203,3 +203,32 @@ def test_the_unit_edits_its_profile_and_the_edit_is_audited(client, world):
     assert row.user_id == world["user"].id and json.loads(row.changes)["phone"] == [None, "0482-8234567"]
     response = client.post("/my/profile", data={"contact": "张主任", "phone": "12345", "address": "", "intro": ""})
     assert response.status_code == 400 and "请输入有效的手机号" in text(response)
+
+
+def test_the_nav_badges_are_one_statement_whatever_waits(app, client, world):
+    """待办 N (orders held, events to close, claimed wishes) and the bell: one statement a page."""
+    from flask import g
+
+    from public.workspace import nav_counts
+
+    from .querycount import count_queries
+
+    unit, user = world["unit"], world["user"]
+    dispatched_to(unit, world["clerk"])
+    dispatched_to(world["other"], world["clerk"])  # another unit's
+    started = f.make_event(organiser=unit, starts_at=now() - dt.timedelta(hours=3))
+    for _ in range(2):  # two check-ins not yet credited: one event to close
+        f.make_signup(event=started, status=SignupStatus.CHECKED_IN)
+    f.make_wish(claimer=unit)
+    f.make_notice(recipient=user)
+    f.make_notice(recipient=user, read_at=now())
+    f.make_notice(recipient=world["clerk"])
+    with app.test_request_context("/my"):
+        g._login_user = user
+        with count_queries() as statements:
+            # the dispatch wrote one notice for the unit, plus the one unread above
+            assert nav_counts(user) == (3, 2)
+            assert nav_counts(user) == (3, 2)  # once per request
+        assert len(statements) == 1
+    page = text(client.get("/my"))
+    assert "待办 3" in page
