@@ -223,10 +223,12 @@ def measure(client, the_variants, repeat):
     """Milliseconds per variant and for /healthz (same client, same run)."""
     for endpoint, _label, query in the_variants[:3]:  # warm
         client.get(f"/admin/{endpoint}/?{query}").get_data()
-    times = {"healthz": timed(client, "/healthz", repeat * 10)}
+    times = {"healthz": timed(client, "/healthz", repeat * 10),
+             "admin_floor": timed(client, "/_bench/admin_floor", repeat * 5)}
     for endpoint, label, query in the_variants:
         times[(endpoint, label)] = timed(client, f"/admin/{endpoint}/?{query}", repeat)
     times["healthz"] = (times["healthz"] + timed(client, "/healthz", repeat * 10)) / 2
+    times["admin_floor"] = (times["admin_floor"] + timed(client, "/_bench/admin_floor", repeat * 5)) / 2
     return times
 
 
@@ -259,7 +261,7 @@ def summary(rows):
 
 def _table_client(t):
     """An app on this target's database, in process, and a clerk's client (kept on ``t``)."""
-    from app import create_app
+    from bench.floor import create_bench_app as create_app
 
     if getattr(t, "lists_app", None) is None:
         t.lists_app = create_app({"DATABASE_URL": t.url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
@@ -306,6 +308,10 @@ def phase_large(targets, results, args):
                     f"{statistics.median(ratios):.0f}× (page 1 of the ledger: "
                     f"{next(r[5] for r in rows if r[0] == 'points_entry' and r[1] == 'page 1'):.0f}×)")
         results.put("lists.over", t.name, len(over), f"{len(over)} of {len(rows)}")
+        floor = large["admin_floor"] / large["healthz"]
+        results.put("lists.floor", t.name, floor, f"{floor:.0f}× ({large['admin_floor']:.1f} ms)")
+        to_floor = statistics.median(r[3] / large["admin_floor"] for r in rows)
+        results.put("lists.floor_median", t.name, to_floor, f"{to_floor:.1f}×")
         t.lists_rows = rows
 
 
@@ -322,7 +328,7 @@ def main():
     endpoints = tuple(e for e in args.only.split(",") if e) or BIG
     url, drop = open_bench_database(args.database_url)
     try:
-        from app import create_app
+        from bench.floor import create_bench_app as create_app
         from models.database import apply_migrations
         from services.demo import seed_demo
 
@@ -344,6 +350,10 @@ def main():
         large = measure(client, the_variants, args.repeat)
         rows = report(small, large, the_variants)
         print(f"/healthz {small['healthz']:.2f} ms (small), {large['healthz']:.2f} ms (large)")
+        print(f"admin-list floor /_bench/admin_floor {small['admin_floor']:.2f} ms (small, "
+              f"{small['admin_floor'] / small['healthz']:.1f}× /healthz), {large['admin_floor']:.2f} ms (large, "
+              f"{large['admin_floor'] / large['healthz']:.1f}× /healthz); median page ÷ floor, large: "
+              f"{statistics.median(r[3] / large['admin_floor'] for r in rows):.1f}×")
         print(f"{'list':14} {'variant':40} {'1k ms':>8} {'1M ms':>8} {'1M÷1k':>7} {'÷healthz':>9}")
         for endpoint, label, s, big, growth, ratio in rows:
             flag = "  ✗" if growth > 2 or ratio > 5 else ""

@@ -13,10 +13,16 @@ app's request hooks, the security headers) and nothing else:
 - ``/_bench/db`` — the same 20-row query answered as plain text (no template): the
   database's share of a request, for comparing PostgreSQL with SQLite beside
   ``/healthz`` (which opens/checks out a connection but runs no query).
+- ``/_bench/admin_floor`` — the floor of a clerk's list page: the logged-in account
+  loaded (its session checked, as on every admin page), the ledger's newest 20 entries
+  with their volunteer's name and the bounded count the admin lists show (a COUNT over a
+  LIMITed walk of 10,001), rendered by a standalone template of 20 rows × 6 columns. No
+  layout, menu, filters or row actions: what any counted list page must pay at the least.
 """
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, render_template
+from flask_login import current_user
 
-from models import Event
+from models import Event, PointsEntry, Volunteer
 
 bp = Blueprint("bench_floor", __name__, url_prefix="/_bench", template_folder="templates")
 
@@ -40,6 +46,17 @@ def floor():
 def db_probe():
     rows = twenty_rows()
     return f"{len(rows)} rows\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.route("/admin_floor")
+def admin_floor():
+    if not current_user.is_authenticated:
+        abort(403)
+    rows = list(PointsEntry.select(PointsEntry.id, PointsEntry.created_at, Volunteer.name, PointsEntry.kind,
+                                   PointsEntry.points, PointsEntry.description)
+                .join(Volunteer).order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc()).limit(ROWS).tuples())
+    count = PointsEntry.select(PointsEntry.id).limit(10_001).count()
+    return render_template("bench/admin_floor.html", rows=rows, count=count)
 
 
 def create_bench_app(config=None):

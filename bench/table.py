@@ -507,6 +507,9 @@ ROWS += [
         Bound("≤", 2)),
     Row("lists.healthz", "… worst 1M-row page ÷ GET `/healthz` (in process, logged in as clerk)", Bound("≤", 5)),
     Row("lists.healthz_median", "… median 1M-row page ÷ GET `/healthz`"),
+    Row("lists.floor", "… the admin-list floor (`/_bench/admin_floor`: session checked, 20 ledger rows + the "
+        "bounded count, bare template) ÷ GET `/healthz`, 1M rows"),
+    Row("lists.floor_median", "… median 1M-row page ÷ the admin-list floor"),
     Row("lists.over", "… variants over either target"),
     Row("export.csv", "CSV export of 200,000 volunteers, s (through the app, read to the end)", Bound("≤", 2), "s"),
     Row("export.first", "… its first byte, s", Bound("≤", 0.3), "s"),
