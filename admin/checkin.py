@@ -15,7 +15,6 @@ from models.bounds import date_in_range, date_range_message, parse_id
 from services import attendance, points
 from services import signups as signups_service
 from services.errors import ServiceError
-from services.statement_pdf import statement_pdf
 
 from .base import SecureViewMixin
 
@@ -208,6 +207,8 @@ class PointsBankView(RecordsView):
     @expose("/volunteer/<int:volunteer_id>/statement.pdf")
     def statement_pdf(self, volunteer_id):
         def pdf(data, community):
+            from services.statement_pdf import statement_pdf  # on use, not at start-up: ReportLab is worker memory
+
             title = quote(f"志愿服务记录证明_{data['volunteer'].name}.pdf")
             return Response(statement_pdf(data, community=community, printed_at=now()),
                             mimetype="application/pdf", headers={"Content-Disposition":

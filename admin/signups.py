@@ -19,7 +19,6 @@ from wtforms.validators import DataRequired, Length
 
 from models import Signup, SignupStatus, now
 from services import events, signups
-from services.roster_pdf import roster_pdf
 from services.errors import ServiceError
 
 from .base import AdminForm, IdEqualFilter, parse_ids
@@ -89,6 +88,8 @@ class EventSignupsMixin(MachineMovesMixin):
     @expose("/roster/<int:event_id>.pdf")
     def roster_pdf_view(self, event_id):
         """签到表: the event's roster on A4 (services/roster_pdf.py)."""
+        from services.roster_pdf import roster_pdf  # on use, not at start-up: ReportLab is worker memory
+
         event = self.get_one(event_id)
         if event is None:
             abort(404)

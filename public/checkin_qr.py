@@ -8,8 +8,6 @@ is a plain 404.
 """
 import io
 
-import qrcode
-import qrcode.image.svg
 from flask import Response, abort
 
 from models import Signup, SignupStatus
@@ -28,6 +26,8 @@ def signup_qr_svg(code):
     signup = Signup.get_or_none(Signup.code == code)
     if signup is None or signup.status == SignupStatus.CANCELLED:
         abort(404)
+    import qrcode.image.svg  # on use, not at start-up: worker memory
+
     image = qrcode.make(checkin_url(signup), image_factory=qrcode.image.svg.SvgPathImage,
                         box_size=10, border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
     buffer = io.BytesIO()

@@ -12,7 +12,6 @@ from models import EntryKind, Event, MemberUnit, PointsEntry, Signup, SignupStat
 from models.bounds import date_in_range, date_range_message
 from services import points, workorders
 from services.errors import ServiceError
-from services.statement_pdf import statement_pdf
 
 from .access import volunteer_only
 from .projects import Pager, _parse_page, fail
@@ -109,6 +108,8 @@ def _date(name, label):
 @volunteer_only
 def me_statement():
     """志愿服务记录证明 (PDF) of the caller's own record, for a period or since joining."""
+    from services.statement_pdf import statement_pdf  # on use, not at start-up: ReportLab is worker memory
+
     volunteer = _volunteer()
     start, end = _date("start", "开始日期"), _date("end", "结束日期")
     try:

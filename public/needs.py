@@ -8,8 +8,6 @@ submissions (per address, per phone: web/ratelimit.py ``"need"``) are refused in
 """
 import io
 
-import qrcode
-import qrcode.image.svg
 from flask import render_template, request, session
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -130,6 +128,8 @@ def poster_url(grid):
 
 
 def qr_svg(text):
+    import qrcode.image.svg  # on use, not at start-up: worker memory
+
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2,
                         error_correction=qrcode.constants.ERROR_CORRECT_M)
     buffer = io.BytesIO()

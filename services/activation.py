@@ -15,7 +15,6 @@ import hashlib
 import io
 import secrets
 
-import xlsxwriter
 from flask import current_app, has_app_context
 from peewee import JOIN, IntegrityError, fn
 
@@ -211,6 +210,8 @@ def activate(token, password):
 
 def sheet(rows, *, title="账号开通"):
     """The activation links as an XLSX (name, username, link, valid until)."""
+    import xlsxwriter  # on use, not at start-up: worker memory
+
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
                                         "strings_to_urls": False})

@@ -21,7 +21,6 @@ import hashlib
 import threading
 from collections import OrderedDict
 
-import icalendar
 from flask import current_app
 from peewee import JOIN
 
@@ -115,6 +114,8 @@ def _text(value):
 
 
 def _vevent(event, event_url):
+    import icalendar  # on use, not at start-up: worker memory
+
     ve = icalendar.Event()
     ve.add("uid", event_uid(event.id))
     ve.add("dtstamp", _utc(event.updated_at))
@@ -146,6 +147,8 @@ def _vevent(event, event_url):
 def build_calendar(events, name):
     """Serialise ``events`` (from ``_event_query``) into iCalendar bytes; event links start
     with ``links.base_url()``."""
+    import icalendar  # on use, not at start-up: worker memory
+
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -174,6 +177,8 @@ def _vtimezone(first, last):
     key = (first, last)
     component = _VTIMEZONES.get(key)
     if component is None:
+        import icalendar  # on use, not at start-up: worker memory
+
         component = icalendar.Timezone.from_tzid("Asia/Shanghai", first_date=first, last_date=last)
         if len(_VTIMEZONES) < 16:  # almost always the one (2000-01-01, 2100-01-01)
             _VTIMEZONES[key] = component

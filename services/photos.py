@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from models import Photo, now
 
@@ -85,6 +84,8 @@ def prepare_all(files, *, max_count=MAX_PHOTOS):
 
 def prepare(stream):
     """One upload (a file-like object) → ``Prepared``, or ServiceError in Chinese."""
+    from PIL import Image, UnidentifiedImageError  # on use, not at start-up: worker memory
+
     data = stream.read(MAX_BYTES + 1)
     if not data:
         raise ServiceError("文件是空的")
@@ -113,6 +114,8 @@ def prepare(stream):
 
 
 def _encode(image):
+    from PIL import ImageOps
+
     image = ImageOps.exif_transpose(image)  # keep the orientation the EXIF asked for, then drop EXIF
     transparent = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
     image = image.convert("RGBA" if transparent else "RGB")
