@@ -107,14 +107,17 @@ def test_gunicorn_workers_reuse_pooled_connections_and_survive_a_restart(app, da
         first = _server_backends(database)
         assert 1 <= len(first) <= 2  # one pooled connection per sync worker, not one per request
         hit()
-        assert _server_backends(database) == first  # the same connections, reused
+        # the same connections, reused (a worker that served no request of the first round
+        # opens its one connection now: still at most one per worker)
+        second = _server_backends(database)
+        assert first <= second and len(second) <= 2
 
         # what a PostgreSQL restart does to every connection: terminated under the pool
         database.execute_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                              "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         hit()  # no 500: the dead connections are discarded at check-out, new ones made
         after = _server_backends(database)
-        assert after and not after & first
+        assert after and not after & second
 
 
 def _terminate(database, pid):
