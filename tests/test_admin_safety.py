@@ -376,7 +376,7 @@ def test_large_csv_export_streams_in_bounded_memory(app, client, auth):
 
 
 def test_xlsx_export_memory_does_not_grow_with_rows(client, auth):
-    """XlsxWriter in constant-memory mode: tripling the rows leaves the peak where it was."""
+    """The sheet streams into the zip while rows are read: tripling the rows leaves the peak where it was."""
     _seed_volunteers(1000)
     auth.as_role(Role.CLERK)
     size_small, peak_small = _traced_export(client, "xlsx")
