@@ -42,10 +42,14 @@ class Event(TimestampedModel):
     # Sign-ups ever made for this event, moved in the sign-up's transaction by
     # services.signups.register (services/totals.py; migration 050).
     signup_count = IntegerField(default=0, verbose_name="报名人次")
+    # Places taken (已报名, 已签到) and people waiting (候补), moved in the sign-up's
+    # transaction by services.signups (register, and the machine's moves; migration 061).
+    taken_count = IntegerField(default=0, verbose_name="已占名额")
+    waiting_count = IntegerField(default=0, verbose_name="候补人数")
 
     class Meta:
         verbose_name = "活动"
-        read_only = ("sequence", "signup_count")
+        read_only = ("sequence", "signup_count", "taken_count", "waiting_count")
         constraints = [SQL("CHECK (ends_at > starts_at)")]
         public_fields = ("id", "title", "category", "starts_at", "ends_at", "location", "organiser",
                          "capacity", "description", "status", "points")

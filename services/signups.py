@@ -86,6 +86,8 @@ SIGNUPS = Machine(Signup, SignupStatus, [
 ])
 # (from, to) → the move's name, for callers that know the target state
 SIGNUP_MOVES = {(source, t.target): t.name for t in SIGNUPS for source in t.sources}
+# every move keeps the event's places taken / waiting (services/totals.py), in its transaction
+SIGNUPS.add_after(lambda moved: _count_place(moved.obj.event_id, moved.source, moved.obj.status))
 
 
 @contextlib.contextmanager
@@ -117,21 +119,38 @@ def clean_phone(phone):
 
 
 def place_counts(event_ids):
-    """{event_id: {"taken": n, "waiting": m}} in one query."""
+    """{event_id: {"taken": n, "waiting": m}} in one query: the events' running totals
+    (``Event.taken_count`` / ``waiting_count``), whatever the number of sign-ups."""
     out = {eid: {"taken": 0, "waiting": 0} for eid in event_ids}
     if not event_ids:
         return out
-    # every status of these events, the unwanted ones dropped here: a condition on the status
-    # would let SQLite walk the status index (most of the sign-ups) instead of the events'
-    rows = (Signup.select(Signup.event, Signup.status, fn.COUNT(Signup.id))
-            .where(Signup.event.in_(list(event_ids)))
-            .group_by(Signup.event, Signup.status).tuples())
-    for event_id, status, count in rows:
-        if status == SignupStatus.WAITLISTED:
-            out[event_id]["waiting"] += count
-        elif status in HOLDS_PLACE:
-            out[event_id]["taken"] += count
+    rows = (Event.select(Event.id, Event.taken_count, Event.waiting_count)
+            .where(Event.id.in_(list(event_ids))).tuples())
+    for event_id, taken, waiting in rows:
+        out[event_id] = {"taken": taken, "waiting": waiting}
     return out
+
+
+def _place_total(status):
+    """The event's running total a sign-up in ``status`` counts in (None: neither)."""
+    if status in HOLDS_PLACE:
+        return Event.taken_count
+    if status == SignupStatus.WAITLISTED:
+        return Event.waiting_count
+    return None
+
+
+def _count_place(event_id, leaving=None, entering=None):
+    """Move the event's place totals for a sign-up leaving one status and entering another."""
+    before, after = _place_total(leaving), _place_total(entering)
+    if before is after:
+        return
+    values = {}
+    if before is not None:
+        values[before] = before - 1
+    if after is not None:
+        values[after] = after + 1
+    Event.update(values).where(Event.id == event_id).execute()
 
 
 def places_left(event, taken):
@@ -198,6 +217,7 @@ def register(event_id, name, phone, *, user=None, staff=False):
             status = SignupStatus.REGISTERED if left is None or left > 0 else SignupStatus.WAITLISTED
             signup = Signup.create(event=event.id, name=name, phone=phone, status=status,
                                    volunteer=volunteer_id)
+            _count_place(event.id, entering=status)
             audit.record("signup", signup, changes={"event": event.id, "status": status,
                                                     "phone": mask_phone(phone)}, user=user)
     except IntegrityError:

@@ -12,6 +12,9 @@ total                      is, by definition                            moved by
                               (earned, honour, corrected)
 ``Volunteer.entry_count``     COUNT of its entries                          the same UPDATE
 ``Event.signup_count``        COUNT of the event's sign-ups                 services.signups ``register``
+``Event.taken_count``         COUNT of its sign-ups holding a place         ``register`` and every
+                              (已报名, 已签到)                               move of the sign-up
+``Event.waiting_count``       COUNT of its sign-ups waiting (候补)           machine (an after-hook)
 =========================  ===========================================  ========================
 
 Figures then sum per volunteer or per event — hundreds of rows, not millions — and
@@ -25,7 +28,7 @@ from decimal import Decimal
 
 from peewee import fn
 
-from models import Event, PointsEntry, Signup, Volunteer, VolunteerTeam
+from models import Event, PointsEntry, Signup, SignupStatus, Volunteer, VolunteerTeam
 
 from .common import write_transaction
 from .stats import HOUR_KINDS
@@ -63,6 +66,11 @@ TOTALS = (
     Total(Volunteer, "entry_count", "积分流水条数", _ledger(fn.COUNT(PointsEntry.id))),
     Total(Event, "signup_count", "报名人次",
           Signup.select(fn.COUNT(Signup.id)).where(Signup.event == Event.id)),
+    Total(Event, "taken_count", "已占名额",
+          Signup.select(fn.COUNT(Signup.id)).where(Signup.event == Event.id,
+                                                   Signup.status.in_((SignupStatus.REGISTERED, SignupStatus.CHECKED_IN)))),
+    Total(Event, "waiting_count", "候补人数",
+          Signup.select(fn.COUNT(Signup.id)).where(Signup.event == Event.id, Signup.status == SignupStatus.WAITLISTED)),
 )
 
 

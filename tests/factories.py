@@ -93,8 +93,11 @@ def make_signup(**kw):
     kw.setdefault("name", f"居民{n}")
     kw.setdefault("phone", f"138{n:08d}")
     signup = Signup.create(**kw)
-    # keep the running total services.signups.register keeps (services/totals.py)
+    # keep the running totals services.signups.register keeps (services/totals.py)
+    from services.signups import _count_place
+
     Event.update(signup_count=Event.signup_count + 1).where(Event.id == signup.event_id).execute()
+    _count_place(signup.event_id, entering=signup.status)
     return signup
 
 

@@ -221,3 +221,43 @@ def test_every_signup_status_leaves_the_count_alone(app):
     assert Signup.get_by_id(b.id).status == SignupStatus.REGISTERED
     assert Event.get_by_id(event.id).signup_count == 2
     assert totals.differences() == []
+
+
+def test_places_taken_and_waiting_move_with_every_sign_up_and_move(app):
+    """Event.taken_count / waiting_count (migration 061): register, cancel, promote, check-in
+    and cancelling the event keep them equal to the sign-ups, in the same transactions."""
+    from services import events
+
+    event = factories.make_event(capacity=2, starts_at=now() + dt.timedelta(minutes=30))
+    people = [signups.register(event.id, f"居民{i}", f"1380000000{i}") for i in range(4)]
+
+    def places():
+        e = Event.get_by_id(event.id)
+        assert signups.place_counts([event.id])[event.id] == {"taken": e.taken_count, "waiting": e.waiting_count}
+        assert totals.differences() == []
+        return e.taken_count, e.waiting_count
+
+    assert places() == (2, 2)
+    signups.cancel(people[0].id)                      # a place freed: the first waiting is promoted
+    assert Signup.get_by_id(people[2].id).status == SignupStatus.REGISTERED
+    assert places() == (2, 1)
+    signups.cancel(people[3].id)                      # a waiting person leaves
+    assert places() == (2, 0)
+    clerk = factories.make_user(role=Role.CLERK)
+    attendance.check_in(event.id, signup_id=people[1].id, user=clerk)   # the place stays taken
+    assert places() == (2, 0)
+    with pytest.raises(ServiceError):                 # refused: nothing moves
+        signups.register(event.id, "居民1", "13800000001")
+    assert places() == (2, 0)
+    events.move(event.id, "cancel", user=clerk, reason="天气原因")       # the registered one is cancelled
+    assert places() == (1, 0) and Event.get_by_id(event.id).signup_count == 4  # the checked-in stays
+
+
+def test_verify_balances_names_a_wrong_place_count(app, runner):
+    signup = factories.make_signup(status=SignupStatus.WAITLISTED)
+    Event.update(taken_count=3).where(Event.id == signup.event_id).execute()
+    result = runner.invoke(args=["verify-balances"])
+    assert result.exit_code == 1 and "已占名额：记录为 3，按明细应为 0" in result.output
+    assert runner.invoke(args=["verify-balances", "--rebuild"]).exit_code == 0
+    event = Event.get_by_id(signup.event_id)
+    assert (event.taken_count, event.waiting_count) == (0, 1)
