@@ -59,6 +59,10 @@ class SafeAjaxLoader(QueryAjaxModelLoader):
                                 min(max(int(limit or 20), 1), 50))
 
 
+# From this offset on a bounded list reads a page's ids first and then its rows (see get_list).
+DEEP_OFFSET = 1_000
+
+
 # --- row actions -------------------------------------------------------------
 
 # a stand-in id: digits, so routes with ``<int:…>`` in their path build with it too
@@ -576,6 +580,7 @@ class ListingMixin:
             count = self._bounded_count(query, narrowed)
         else:
             count = query.order_by().count()
+        filtered = query  # without the display joins: a deep page's ids come from it
         query = join(query, self._fk_paths([c for c, _ in self._list_columns] + list(join_paths)))
 
         order = None
@@ -613,7 +618,14 @@ class ListingMixin:
                       "info")
                 page = last
         if page_size:
-            query = query.limit(page_size).offset(page * page_size)
+            offset = page * page_size
+            if self.bounded and offset >= DEEP_OFFSET:
+                # a late row lookup: the offset walks the index for ids alone (no row, no
+                # joined name is read for the rows it skips), then the page's rows are read
+                ids = filtered.select(pk).order_by(*clauses).limit(page_size).offset(offset)
+                query = query.where(pk.in_(ids)).limit(page_size)
+            else:
+                query = query.limit(page_size).offset(offset)
         if execute:
             query = list(query)
         return count, query
