@@ -251,7 +251,8 @@ def claim_project(project_id):
     except ServiceError as exc:
         if exc.status == 404:
             fail(404, exc.message)
-        project = _public_project_or_404(project_id)  # fresh slot count for the page
+        # the project as the refusal read it (a fresh slot count), else read it now
+        project = getattr(exc, "record", None) or _public_project_or_404(project_id)
         if exc.field and exc.field in form:
             form[exc.field].errors = list(form[exc.field].errors) + [exc.message]
             return _render_project(project, form=form), exc.status

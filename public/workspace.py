@@ -59,6 +59,8 @@ def sections_for(user):
 
 
 def _rows_counted(query):
+    if not query._distinct:  # which rows, not their columns (a DISTINCT's columns decide its rows)
+        query = query.select(SQL("1"))
     return Select([query.alias("waiting")], [fn.COUNT(SQL("*"))])
 
 

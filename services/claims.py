@@ -97,7 +97,9 @@ def claim_project(project_id, unit, plan, *, user=None):
         # claim storm is once the winner has committed (the refusal is as true as one
         # made under the lock a moment earlier). A unit holding one of the slots is
         # told it has claimed already.
-        raise Conflict(DUPLICATE if live_claim_of(project, unit) is not None else FULL)
+        refused = Conflict(DUPLICATE if live_claim_of(project, unit) is not None else FULL)
+        refused.record = project  # as just read: the page that says so shows it
+        raise refused
     if refusal:
         status = 403 if unit.status != UnitStatus.ACTIVE else 409
         raise ServiceError(refusal, status=status)
