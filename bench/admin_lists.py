@@ -123,7 +123,11 @@ def grow(target):
     from services.stats import on_postgres
 
     if on_postgres():
-        db.execute_sql("ANALYZE")
+        # what autovacuum does after a bulk insert within a minute (PostgreSQL ≥ 13 vacuums
+        # insert-only tables too): statistics, hint bits and the visibility map. Without it
+        # every capped count reads 10,001 rows from the heap (a first read also writes their
+        # hint bits): 38 ms instead of 1.6 ms for projects filtered by grid at 1M rows
+        db.execute_sql("VACUUM ANALYZE")
 
 
 def _grow_signups(target, offset):
