@@ -17,6 +17,7 @@ import os
 import random
 import statistics
 import sys
+import shutil
 import tempfile
 import time
 import uuid
@@ -155,7 +156,8 @@ def open_bench_database(url):
 
         return url.rpartition("/")[0] + "/" + name, drop
     folder = tempfile.mkdtemp(prefix="bench-public-")
-    return f"sqlite:///{folder}/bench.db", lambda: None
+    # the temporary file goes with the run (3 GB once a bench has grown it to a million rows)
+    return f"sqlite:///{folder}/bench.db", lambda: shutil.rmtree(folder, ignore_errors=True)
 
 
 def main(argv=None):
