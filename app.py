@@ -51,6 +51,7 @@ def create_app(config=None):
     ratelimit.init_app(app)  # after the surfaces: binds the views marked @rate_limited
     pagecache.init_app(app)  # after the surfaces: the public pages' per-worker cache
     app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     register_cli(app)
     return app
 
@@ -75,6 +76,13 @@ def security_headers(response):
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+def favicon():
+    """Browsers ask every site for /favicon.ico, whatever the pages link: the site's icon."""
+    from flask import current_app, send_from_directory
+
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 def healthz():

@@ -197,3 +197,11 @@ def test_our_templates_have_no_inline_script_or_handlers():
         assert "<style" not in text, path
         for attrs in INLINE_SCRIPT.findall(text):
             assert 'type="application/json"' in attrs, (path, attrs)
+
+
+def test_the_site_has_an_icon_where_browsers_ask_for_it(client):
+    """Browsers fetch /favicon.ico on every site; a 404 there is a console error on every page."""
+    with client.get("/favicon.ico") as response:
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+        assert b"<svg" in response.get_data() and "max-age=86400" in response.headers["Cache-Control"]
+    assert 'rel="icon"' in client.get("/").get_data(as_text=True)
