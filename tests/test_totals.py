@@ -150,21 +150,11 @@ def test_verify_balances_has_chinese_help(runner):
 def test_migration_050_back_fills_from_the_ledger_and_the_sign_ups(tmp_path):
     from peewee import SqliteDatabase
 
-    from models.database import _router, open_database
+    from models.database import _router
 
-    from .conftest import ON_POSTGRES, PG_URL
+    from .scratchdb import scratch_database
 
-    previous = db.obj
-    if ON_POSTGRES:
-        import uuid
-
-        admin_db = open_database(PG_URL)
-        name = f"alliance_m050_{uuid.uuid4().hex[:10]}"
-        admin_db.execute_sql(f'CREATE DATABASE "{name}"')
-        database = open_database(f"{PG_URL.rpartition('/')[0]}/{name}")
-    else:
-        database = open_database(f"sqlite:///{tmp_path / 'm050.db'}")
-    try:
+    with scratch_database(tmp_path, "m050") as database:
         router = _router(database)
         router.run("005_index_names")  # the schema before the running totals
         stamp = now()
@@ -198,18 +188,13 @@ def test_migration_050_back_fills_from_the_ledger_and_the_sign_ups(tmp_path):
         assert [(r[0], totals.hours(r[1]), r[2]) for r in rows] == [
             (volunteer, Decimal("3.25"), 4), (idle, Decimal("0.00"), 0)]
         assert database.execute_sql('SELECT signup_count FROM "event"').fetchone()[0] == 3
-        db.initialize(database)
+        # and 061 the places taken / waiting
+        assert database.execute_sql('SELECT taken_count, waiting_count FROM "event"').fetchone() == (3, 0)
         assert totals.differences() == []
         while "050_running_totals" in router.done:  # its rollback drops the columns again
             router.rollback()
         assert "hours_total" not in {c.name for c in database.get_columns("volunteer")}
-        assert "signup_count" not in {c.name for c in database.get_columns("event")}
-    finally:
-        database.close()
-        db.initialize(previous)
-        if ON_POSTGRES:
-            admin_db.execute_sql(f'DROP DATABASE IF EXISTS "{name}"')
-            admin_db.close()
+        assert not {"signup_count", "taken_count"} & {c.name for c in database.get_columns("event")}
 
 
 def test_every_signup_status_leaves_the_count_alone(app):
