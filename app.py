@@ -140,7 +140,8 @@ def load_config(app, override):
             app.config[key] = os.environ[key]
     for key in ("POINTS_PER_HOUR", "POINTS_EXPIRE_MONTHS", "CHECKIN_OPENS_BEFORE_MINUTES",
                 "CHECKIN_CLOSES_DAYS_AFTER", "IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS", "ACTIVATION_DAYS",
-                "DATABASE_POOL_SIZE", "DATABASE_POOL_STALE_TIMEOUT", "DATABASE_POOL_TIMEOUT"):
+                "DATABASE_POOL_SIZE", "DATABASE_POOL_STALE_TIMEOUT", "DATABASE_POOL_TIMEOUT",
+                "PAGE_CACHE_BYTES", "ADMIN_PAGE_CACHE_BYTES"):
         if os.environ.get(key, "").strip().isdigit():
             app.config[key] = int(os.environ[key])
     for key in ("SIGNUP_LIMIT_PER_IP", "SIGNUP_LIMIT_PER_PHONE", "LOOKUP_LIMIT_PER_IP", "RATELIMIT_KEY_PREFIX",

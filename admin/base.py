@@ -20,8 +20,12 @@ what clerks need to keep their records: ``details`` (every field, related record
 ``imports`` (spreadsheets in), ``printing`` (a printable list) and ``bulk`` (批量修改).
 This module composes them.
 """
+from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from peewee import ForeignKeyField
+
+from models.dataversion import UNVERSIONED_TABLES
+from web.pagecache import admin_cached
 
 from .access import SecureViewMixin
 from .bulk import BulkEditMixin
@@ -68,6 +72,8 @@ class SecureModelView(SecureViewMixin, ListingMixin, FormsMixin, WritesMixin, Ex
     audit_exclude = ()
 
     def __init__(self, model, **kwargs):
+        # its list pages are cached per account, keyed by the records' version (web/pagecache.py)
+        self.page_cacheable = model._meta.table_name not in UNVERSIONED_TABLES
         kwargs.setdefault("name", model._meta.verbose_name)
         kwargs.setdefault("endpoint", model._meta.table_name)
         declared = tuple(self.form_excluded_columns or ())
@@ -85,3 +91,8 @@ class SecureModelView(SecureViewMixin, ListingMixin, FormsMixin, WritesMixin, Ex
 
     def _create_ajax_loader(self, name, options):
         return SafeAjaxLoader(name, getattr(self.model, name).rel_model, **options)
+
+    @expose("/")
+    def index_view(self):
+        # Flask-Admin's list, behind the account's page cache (the access check ran before)
+        return admin_cached(self, lambda: ModelView.index_view.__wrapped__(self))

@@ -1,4 +1,6 @@
-"""The public data's version: one row, bumped by the database in the same transaction as
+"""The data's versions, in the one-row-per-version table ``data_version``.
+
+Row 1, the public data's version: one row, bumped by the database in the same transaction as
 every write to what the public pages show (migration 058's triggers), read once per
 cacheable request (web/pagecache.py).
 
@@ -6,8 +8,12 @@ Because the row lives in the database, every app server on it — any number of 
 on any number of machines sharing one PostgreSQL — sees a write the moment it commits,
 and never earlier: a page rendered from data older than the version it is filed under
 cannot happen (the version and the data commit together).
+
+Row 2, the records' version (migration 062): bumped by a write to any table but
+``UNVERSIONED_TABLES`` — those written as a side effect of reading or signing in — and read
+by the admin lists' per-account cache (web/pagecache.py, ``admin_cached``).
 """
-from peewee import BigIntegerField, CharField, IntegerField
+from peewee import SQL, BigIntegerField, CharField, IntegerField
 
 from .base import BaseModel, db
 
@@ -16,6 +22,15 @@ from .base import BaseModel, db
 VERSIONED_TABLES = ("grid", "volunteer_team", "volunteer", "member_unit", "project", "claim",
                     "event", "signup", "project_category_list", "need", "wish", "work_order_step",
                     "photo")
+
+# Tables written while reading or signing in (a session's last-seen stamp, a rate-limit
+# window, a login attempt, the notices' delivery queue): no version row moves for them, and
+# the admin lists of these tables are never cached (migration 062's triggers sit on every
+# other table).
+UNVERSIONED_TABLES = ("login_session", "login_attempt", "rate_limit", "notice_delivery", "data_version",
+                      "migratehistory")
+
+PUBLIC, RECORDS = 1, 2
 
 
 class DataVersion(BaseModel):
@@ -28,8 +43,22 @@ class DataVersion(BaseModel):
         table_name = "data_version"
 
 
-def current_version():
-    """A short token that changes with every committed write to a versioned table; None
-    when nothing was ever written (a fresh or emptied database): then nothing is cached."""
-    row = db.execute_sql('SELECT "version", "changed_at" FROM "data_version" WHERE "id" = 1').fetchone()
-    return f"{row[0]}@{row[1]}" if row else None
+def current_version(row=PUBLIC):
+    """A short token that changes with every committed write to a table of that version
+    (``PUBLIC``: the public pages' tables; ``RECORDS``: every table but the unversioned);
+    None when nothing was ever written (a fresh or emptied database): then nothing is
+    cached."""
+    found = db.execute_sql('SELECT "version", "changed_at" FROM "data_version" WHERE "id" = %s'
+                           % int(row)).fetchone()
+    return f"{found[0]}@{found[1]}" if found else None
+
+
+def records_version():
+    return current_version(RECORDS)
+
+
+def records_version_column():
+    """The records' version as one more column of a query (the session check carries it, so
+    a cached admin list costs the one statement every logged-in request makes anyway)."""
+    return SQL(f"""(SELECT CAST("version" AS TEXT) || '@' || "changed_at" FROM "data_version" WHERE "id" = {RECORDS})"""
+               ).alias("records_version")

@@ -12,7 +12,8 @@ not ended, not expired, its account active. So
 - the state is in the database, so every app server agrees at once.
 
 The check costs the one indexed query the loader made anyway; ``last_seen_at`` is written
-at most every ``TOUCH_EVERY``.
+at most every ``TOUCH_EVERY``. The same statement reads the records' version (migration
+062), which keys the admin lists' per-account cache.
 """
 import datetime as dt
 import hashlib
@@ -21,6 +22,8 @@ import secrets
 from flask import current_app, has_request_context, request
 
 from models import LoginSession, SessionEnd, User, now
+from models.dataversion import records_version_column
+from models.prepared import Prepared
 
 TOKEN_BYTES = 32
 TOUCH_EVERY = dt.timedelta(minutes=5)
@@ -53,21 +56,31 @@ def start(user, *, remember=False):
     return token
 
 
+def _live_session(digest, stamp):
+    return (LoginSession.select(LoginSession.id, LoginSession.last_seen_at, User, records_version_column())
+            .join(User)
+            .where(LoginSession.digest == digest, LoginSession.ended_at.is_null(),
+                   LoginSession.expires_at > stamp, User.active == True)  # noqa: E712
+            .limit(1))
+
+
+# the check every logged-in request makes: its SQL built once (models/prepared.py)
+LIVE_SESSION = Prepared(_live_session, "digest", "stamp")
+
+
 def user_for(token):
     """The active account of a live session token, or None (the flask-login user loader)."""
     if not isinstance(token, str) or not token or len(token) > TOKEN_MAX:
         return None
     stamp = now()
-    row = (LoginSession.select(LoginSession, User).join(User)
-           .where(LoginSession.digest == digest_of(token), LoginSession.ended_at.is_null(),
-                  LoginSession.expires_at > stamp, User.active == True)  # noqa: E712
-           .first())
+    row = LIVE_SESSION.first(digest_of(token), LoginSession.expires_at.db_value(stamp))
     if row is None:
         return None
     if stamp - row.last_seen_at >= TOUCH_EVERY:
         LoginSession.update(last_seen_at=stamp).where(LoginSession.id == row.id).execute()
     user = row.user
     user.session_token = token
+    user.records_version = row.records_version  # read with the session: web/pagecache.admin_cached
     return user
 
 

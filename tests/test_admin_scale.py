@@ -14,6 +14,13 @@ from . import factories as f
 from .conftest import ON_POSTGRES
 
 
+@pytest.fixture(autouse=True)
+def _render_every_request(app):
+    """These tests change settings and module limits between two requests of one list:
+    each request must render (the per-account page cache is tested in test_admin_cache.py)."""
+    app.config["ADMIN_PAGE_CACHE_BYTES"] = 0  # the app fixture restores its settings after the test
+
+
 def _views(app):
     seen = {}
     for view in app.extensions["admin"][0]._views:

@@ -217,13 +217,13 @@ def test_the_figures_without_ratings_are_dashes(client, auth):
 
 # --- the backfill of existing orders (migration 025) ----------------------------------------
 
-AFTER_025 = ("025_work_order_steps", "060_data_version_residents")
+AFTER_025 = ("025_work_order_steps", "060_data_version_residents", "062_records_version")
 
 
 @pytest.fixture
 def database_before_025(tmp_path):
-    """A database migrated to every number but 025 (and 060, whose triggers are on 025's
-    table), bound to the models, as a live installation is when 025 arrives."""
+    """A database migrated to every number but 025 (and 060 and 062, whose triggers are on
+    025's table), bound to the models, as a live installation is when 025 arrives."""
     with scratch_database(tmp_path, "before025") as database:
         database.connect()
         router = _router(database)

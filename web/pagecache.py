@@ -17,6 +17,16 @@ CSP nonce are cut out of the stored body and this request's own are filled in. O
 responses without cookies of their own are stored; an ETag makes hits conditional (304).
 
 Bounded: at most ``PAGE_CACHE_BYTES`` of bodies per worker (LRU; 0 turns the cache off).
+
+The admin lists (``admin_cached``) use the same machinery per account: a clerk's GET of a
+list page, once Flask-Admin has checked the account may open it, is filed under the account,
+the path with its query string, the minute and the records' version
+(``models.dataversion.records_version``: bumped by a write to any table but those written
+while reading or signing in, migration 062). Whoever writes anything, on any app server,
+every list is rendered afresh on its next request; the menu's badges and the bell are part
+of the page and change with the same writes. Lists of the unversioned tables (login
+sessions, login attempts, the delivery queue) are never cached. Bounded by
+``ADMIN_PAGE_CACHE_BYTES`` per worker, apart from the public pages' cache.
 """
 import functools
 import threading
@@ -25,7 +35,7 @@ from collections import OrderedDict
 from flask import current_app, g, make_response, request, session
 
 from models import now
-from models.dataversion import current_version
+from models.dataversion import current_version, records_version
 
 # endpoints served through the cache (the public pages, feeds and API lists / details)
 CACHED_ENDPOINTS = (
@@ -80,10 +90,10 @@ class PageCache:
             self.size = 0
 
 
-def cache_for(app):
-    cache = app.extensions.get("page_cache")
+def cache_for(app, name="page_cache", setting="PAGE_CACHE_BYTES"):
+    cache = app.extensions.get(name)
     if cache is None:
-        cache = app.extensions["page_cache"] = PageCache(app.config.get("PAGE_CACHE_BYTES", DEFAULT_BYTES))
+        cache = app.extensions[name] = PageCache(app.config.get(setting, DEFAULT_BYTES))
     return cache
 
 
@@ -98,16 +108,16 @@ def cacheable_request():
     return not current_user.is_authenticated
 
 
-def _key(version):
+def _key(version, *extra):
     from services.links import base_url
 
-    return (request.endpoint, request.full_path, base_url(), now().strftime("%Y%m%d%H%M"), version)
+    return (request.endpoint, request.full_path, base_url(), now().strftime("%Y%m%d%H%M"), version) + extra
 
 
 def _store(cache, key, response):
     if response.status_code != 200 or response.direct_passthrough or response.is_streamed:
         return
-    if "Set-Cookie" in response.headers:
+    if "Set-Cookie" in response.headers or _flashed():
         return
     body = response.get_data()
     marks = []
@@ -168,9 +178,46 @@ def cached(view):
     return wrapped
 
 
+def _flashed():
+    """The page showed flash messages (taken from the session while rendering it)."""
+    from flask.globals import request_ctx
+
+    return bool(request_ctx.flashes)
+
+
+ADMIN_DEFAULT_BYTES = 16 * 1024 * 1024
+
+
+def admin_cached(view, render):
+    """``render()`` (a Flask-Admin list view of ``view``, the account's access already
+    checked), answered from the account's cache when the request allows it."""
+    from flask_login import current_user
+
+    app = current_app
+    if (not app.config.get("ADMIN_PAGE_CACHE_BYTES") or request.method != "GET"
+            or "_flashes" in session or not getattr(view, "page_cacheable", False)):
+        return render()
+    user = current_user._get_current_object()
+    if not getattr(user, "is_authenticated", False):
+        return render()
+    # read by the session check (services/sessions.user_for), else now
+    version = getattr(user, "records_version", None) or records_version()
+    if version is None:
+        return render()
+    cache = cache_for(app, "admin_page_cache", "ADMIN_PAGE_CACHE_BYTES")
+    key = _key(version, user.id, user.role)
+    entry = cache.get(key)
+    if entry is not None:
+        return _replay(entry)
+    response = make_response(render())
+    _store(cache, key, response)
+    return response
+
+
 def init_app(app):
     """Wrap the public endpoints (call after every blueprint is registered)."""
     app.config.setdefault("PAGE_CACHE_BYTES", DEFAULT_BYTES)
+    app.config.setdefault("ADMIN_PAGE_CACHE_BYTES", ADMIN_DEFAULT_BYTES)
     for endpoint in CACHED_ENDPOINTS:
         view = app.view_functions.get(endpoint)
         if view is not None and not getattr(view, "page_cached", False):
