@@ -8,7 +8,9 @@ delivery queue, the version table itself). Row 1 (migrations 058 and 060) stays 
 public pages' version: a clerk's note or a login does not empty the public cache.
 
 Same mechanics as 058: a deferred constraint trigger on PostgreSQL that bumps once per
-transaction at COMMIT (its own transaction-local flag), row triggers on SQLite.
+transaction at COMMIT (its own transaction-local flag), row triggers on SQLite. On
+PostgreSQL it locks row 1 before bumping row 2, so every transaction takes the two rows in
+the same order whichever table it wrote first (no deadlock with 058's bump of row 1).
 """
 
 import peewee as pw
@@ -25,6 +27,10 @@ CREATE OR REPLACE FUNCTION bump_records_version() RETURNS trigger LANGUAGE plpgs
 BEGIN
   IF current_setting('hsl.records_version_bumped', true) IS DISTINCT FROM '1' THEN
     PERFORM set_config('hsl.records_version_bumped', '1', true);
+    -- every transaction locks the version rows in id order: row 1 (058's bump, which a write
+    -- to a public table later in this transaction takes) before row 2, or two transactions
+    -- writing a public and a private table in opposite orders would deadlock at COMMIT
+    PERFORM 1 FROM data_version WHERE id = 1 FOR UPDATE;
     INSERT INTO data_version (id, version, changed_at) VALUES (2, 1, clock_timestamp()::text)
       ON CONFLICT (id) DO UPDATE SET version = data_version.version + 1, changed_at = clock_timestamp()::text;
   END IF;
