@@ -12,7 +12,9 @@ not ended, not expired, its account active. So
 - the state is in the database, so every app server agrees at once.
 
 The check costs the one indexed query the loader made anyway; ``last_seen_at`` is written
-at most every ``TOUCH_EVERY``.
+at most every ``TOUCH_EVERY``. The same statement reads the account's member unit (a left
+join: ``user.unit`` is None for an account without one), which every page of a unit
+account reads (the nav, the claim rules), so it costs no statement of its own.
 """
 import datetime as dt
 import hashlib
@@ -20,7 +22,9 @@ import secrets
 
 from flask import current_app, has_request_context, request
 
-from models import LoginSession, SessionEnd, User, now
+from peewee import JOIN
+
+from models import LoginSession, MemberUnit, SessionEnd, User, now
 
 TOKEN_BYTES = 32
 TOUCH_EVERY = dt.timedelta(minutes=5)
@@ -58,7 +62,8 @@ def user_for(token):
     if not isinstance(token, str) or not token or len(token) > TOKEN_MAX:
         return None
     stamp = now()
-    row = (LoginSession.select(LoginSession, User).join(User)
+    row = (LoginSession.select(LoginSession.id, LoginSession.last_seen_at, User, MemberUnit)
+           .join(User).join(MemberUnit, JOIN.LEFT_OUTER)
            .where(LoginSession.digest == digest_of(token), LoginSession.ended_at.is_null(),
                   LoginSession.expires_at > stamp, User.active == True)  # noqa: E712
            .first())
