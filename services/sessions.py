@@ -24,7 +24,7 @@ from flask import current_app, has_request_context, request
 
 from peewee import JOIN
 
-from models import LoginSession, MemberUnit, SessionEnd, User, now
+from models import LoginSession, MemberUnit, SessionEnd, User, now, statements
 
 TOKEN_BYTES = 32
 TOUCH_EVERY = dt.timedelta(minutes=5)
@@ -61,12 +61,14 @@ def user_for(token):
     """The active account of a live session token, or None (the flask-login user loader)."""
     if not isinstance(token, str) or not token or len(token) > TOKEN_MAX:
         return None
-    stamp = now()
-    row = (LoginSession.select(LoginSession.id, LoginSession.last_seen_at, User, MemberUnit)
-           .join(User).join(MemberUnit, JOIN.LEFT_OUTER)
-           .where(LoginSession.digest == digest_of(token), LoginSession.ended_at.is_null(),
-                  LoginSession.expires_at > stamp, User.active == True)  # noqa: E712
-           .first())
+    stamp, digest = now(), digest_of(token)
+    query = (LoginSession.select(LoginSession.id, LoginSession.last_seen_at, User, MemberUnit)
+             .join(User).join(MemberUnit, JOIN.LEFT_OUTER)
+             .where(LoginSession.digest == digest, LoginSession.ended_at.is_null(),
+                    LoginSession.expires_at > stamp, User.active == True)  # noqa: E712
+             .limit(1))
+    # every logged-in request runs it: its text is generated once (models/statements.py)
+    row = next(iter(statements.rows("live_session", query, [digest, stamp, True, 1])), None)
     if row is None:
         return None
     if stamp - row.last_seen_at >= TOUCH_EVERY:
