@@ -218,12 +218,20 @@ def project_list():
 
 # --- the project page and the claim form --------------------------------------------------
 
-def _render_project(project, form=None, error=None):
+_UNREAD = object()
+
+
+def _render_project(project, form=None, error=None, own_claim=_UNREAD):
+    """The project page; ``own_claim``: the unit's live claim when the caller has just
+    read it (a refused claim has), else it is read here."""
     unit = _current_unit()
     claimants = (MemberUnit.select(MemberUnit.name).join(Claim)
                  .where(Claim.project == project.id, Claim.status == ClaimStatus.CONFIRMED)
                  .order_by(Claim.reviewed_at, Claim.id).tuples())
-    own_claim = claims.live_claim_of(project, unit) if unit else None
+    if unit is None:
+        own_claim = None
+    elif own_claim is _UNREAD:
+        own_claim = claims.live_claim_of(project, unit)
     refusal = None
     if unit is not None and own_claim is None:
         refusal = claims.claim_refusal(project, unit)
@@ -247,7 +255,9 @@ def claim_project(project_id):
     if not form.validate_on_submit():
         return _render_project(_public_project_or_404(project_id), form=form), 400
     try:
-        claim = claims.claim_project(project_id, current_user.unit, form.plan.data, user=current_user)
+        # the unit as the session loader read it in this request: not read again
+        claim = claims.claim_project(project_id, current_user.unit, form.plan.data, user=current_user,
+                                     unit_fresh=True)
     except ServiceError as exc:
         if exc.status == 404:
             fail(404, exc.message)
@@ -256,7 +266,8 @@ def claim_project(project_id):
         if exc.field and exc.field in form:
             form[exc.field].errors = list(form[exc.field].errors) + [exc.message]
             return _render_project(project, form=form), exc.status
-        return _render_project(project, form=form, error=exc.message), exc.status
+        return _render_project(project, form=form, error=exc.message,
+                               own_claim=getattr(exc, "own_claim", _UNREAD)), exc.status
     title = Project.select(Project.title).where(Project.id == claim.project_id).scalar()
     flash(f"已提交对“{title}”的认领，名额已为贵单位保留，请等待工作人员审核。", "success")
     return redirect(url_for("public.my_claims"), 303)

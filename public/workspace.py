@@ -131,7 +131,7 @@ def _events_todo(user):
 
 
 def _profile_context(user):
-    return {"unit": MemberUnit.get_by_id(user.unit_id)}
+    return {"unit": user.unit}  # read with the session (services/sessions.py)
 
 
 register_section(Section("orders", "派给本单位的工单", "public/workspace/_orders.html", _orders_context,
@@ -156,7 +156,7 @@ def my():
     """/my: everything that needs the unit now."""
     if current_user.unit_id is None:
         fail(403, "该账号尚未关联成员单位，请联系社区工作人员。")
-    return _render_sections("public/workspace/my.html", unit=MemberUnit.get_by_id(current_user.unit_id))
+    return _render_sections("public/workspace/my.html", unit=current_user.unit)
 
 
 # --- the unit's events: roster, check-in, closing attendance ---------------------------------------

@@ -67,18 +67,26 @@ def claim_refusal(project, unit):
 
 
 def live_claim_of(project, unit):
+    """The unit's live claim on the project (its id and status only), or None."""
     if unit is None:
         return None
-    return (Claim.select().where(Claim.project == project.id, Claim.unit == unit.id,
-                                 Claim.status.in_(ClaimStatus.LIVE)).first())
+    return (Claim.select(Claim.id, Claim.status)
+            .where(Claim.project == project.id, Claim.unit == unit.id, Claim.status.in_(ClaimStatus.LIVE))
+            .first())
 
 
-def claim_project(project_id, unit, plan, *, user=None):
+def claim_project(project_id, unit, plan, *, user=None, unit_fresh=False):
     """Reserve a slot for ``unit`` on the project; returns the pending Claim.
 
     Raises NotFound (missing or unpublished), Forbidden (not an active unit),
     Conflict (full: "名额已满", closed, past the deadline, or a duplicate) or
     ServiceError (the plan is missing or too long). Nothing is written on error.
+    A "名额已满" / duplicate refusal carries the project as read (``record``) and the
+    unit's live claim on it or None (``own_claim``), for the page that says so.
+
+    ``unit_fresh``: the caller read ``unit`` from the database in this request (the
+    session loader reads the account's unit), so it is not read again; otherwise the
+    unit's status is read afresh here.
     """
     if unit is None:
         raise Forbidden("只有成员单位账号可以认领项目")
@@ -88,7 +96,8 @@ def claim_project(project_id, unit, plan, *, user=None):
         raise ServiceError("请填写认领说明", field="plan")
     if len(plan) > PLAN_MAX:
         raise ServiceError(f"认领说明不能超过 {PLAN_MAX} 字", field="plan")
-    unit = MemberUnit.get_or_none(MemberUnit.id == unit.id)
+    if not unit_fresh:
+        unit = MemberUnit.get_or_none(MemberUnit.id == unit.id)
     if unit is None:
         raise Forbidden("只有成员单位账号可以认领项目")
     refusal = claim_refusal(project, unit)
@@ -97,8 +106,10 @@ def claim_project(project_id, unit, plan, *, user=None):
         # claim storm is once the winner has committed (the refusal is as true as one
         # made under the lock a moment earlier). A unit holding one of the slots is
         # told it has claimed already.
-        refused = Conflict(DUPLICATE if live_claim_of(project, unit) is not None else FULL)
-        refused.record = project  # as just read: the page that says so shows it
+        own_claim = live_claim_of(project, unit)
+        refused = Conflict(DUPLICATE if own_claim is not None else FULL)
+        refused.record = project  # as just read: the page that says so shows it …
+        refused.own_claim = own_claim  # … and the unit's own claim on it, read once
         raise refused
     if refusal:
         status = 403 if unit.status != UnitStatus.ACTIVE else 409

@@ -12,8 +12,10 @@ not ended, not expired, its account active. So
 - the state is in the database, so every app server agrees at once.
 
 The check costs the one indexed query the loader made anyway; ``last_seen_at`` is written
-at most every ``TOUCH_EVERY``. The same statement reads the records' version (migration
-062), which keys the admin lists' per-account cache.
+at most every ``TOUCH_EVERY``. The same statement reads the account's member unit (a left
+join: ``user.unit`` is None for an account without one), which every page of a unit
+account reads (the nav, the claim rules), so it costs no statement of its own, and the
+records' version (migration 062), which keys the admin lists' per-account cache.
 """
 import datetime as dt
 import hashlib
@@ -21,9 +23,10 @@ import secrets
 
 from flask import current_app, has_request_context, request
 
-from models import LoginSession, SessionEnd, User, now
+from peewee import JOIN
+
+from models import LoginSession, MemberUnit, SessionEnd, User, now, statements
 from models.dataversion import records_version_column
-from models.prepared import Prepared
 
 TOKEN_BYTES = 32
 TOUCH_EVERY = dt.timedelta(minutes=5)
@@ -56,24 +59,19 @@ def start(user, *, remember=False):
     return token
 
 
-def _live_session(digest, stamp):
-    return (LoginSession.select(LoginSession.id, LoginSession.last_seen_at, User, records_version_column())
-            .join(User)
-            .where(LoginSession.digest == digest, LoginSession.ended_at.is_null(),
-                   LoginSession.expires_at > stamp, User.active == True)  # noqa: E712
-            .limit(1))
-
-
-# the check every logged-in request makes: its SQL built once (models/prepared.py)
-LIVE_SESSION = Prepared(_live_session, "digest", "stamp")
-
-
 def user_for(token):
     """The active account of a live session token, or None (the flask-login user loader)."""
     if not isinstance(token, str) or not token or len(token) > TOKEN_MAX:
         return None
-    stamp = now()
-    row = LIVE_SESSION.first(digest_of(token), LoginSession.expires_at.db_value(stamp))
+    stamp, digest = now(), digest_of(token)
+    query = (LoginSession.select(LoginSession.id, LoginSession.last_seen_at, User, MemberUnit,
+                                 records_version_column())
+             .join(User).join(MemberUnit, JOIN.LEFT_OUTER)
+             .where(LoginSession.digest == digest, LoginSession.ended_at.is_null(),
+                    LoginSession.expires_at > stamp, User.active == True)  # noqa: E712
+             .limit(1))
+    # every logged-in request runs it: its text is generated once (models/statements.py)
+    row = next(iter(statements.rows("live_session", query, [digest, stamp, True, 1])), None)
     if row is None:
         return None
     if stamp - row.last_seen_at >= TOUCH_EVERY:

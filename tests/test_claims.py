@@ -6,6 +6,7 @@ from services import claims
 from services.errors import ServiceError
 
 from . import factories as f
+from .querycount import count_queries
 
 
 def fresh(record):
@@ -77,6 +78,22 @@ def test_full_project_is_refused_with_409(client, auth):
     assert "名额已满" in response.get_data(as_text=True)
     assert [c.id for c in Claim.select()] == [other.id]
     assert fresh(project).live_claims == 1
+
+
+def test_refused_claim_costs_five_statements(client, auth):
+    """The 63 losers of a claim storm (bench/storms.py): the session with the account and
+    its unit, the project, the unit's own claim (read once, shown by the page), the
+    confirmed claimants, the nav's counts. Nothing is written."""
+    unit_login(auth)
+    project = f.make_project(slots=1)
+    f.make_claim(project=project, status=ClaimStatus.CONFIRMED)
+    Project.update(status=ProjectStatus.CLAIMED, live_claims=1).where(Project.id == project.id).execute()
+    claim_via_page(client, project)  # warm: the first request of a session may touch it
+    with count_queries() as statements:
+        response = claim_via_page(client, project)
+    assert response.status_code == 409 and "名额已满" in response.get_data(as_text=True)
+    assert len(statements) == 5, statements
+    assert not [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
 
 
 @pytest.mark.parametrize("kwargs, status, message", [

@@ -69,6 +69,38 @@ def test_the_api_answers_429_in_its_json_shape_and_shares_the_page_counters(clie
     assert Signup.select().count() == 5
 
 
+def _counts():
+    return {key.split("/", 2)[2]: count for key, count in
+            RateLimitCounter.select(RateLimitCounter.key, RateLimitCounter.count).tuples()}
+
+
+def test_a_sign_up_moves_its_four_counters_in_one_statement(client):
+    """Two rules × two windows: one multi-row upsert, not four write statements."""
+    from .querycount import count_queries
+
+    event = f.make_event(capacity=10)
+    assert _sign_up(client, event, 0).status_code == 303
+    with count_queries() as executed:
+        assert _sign_up(client, event, 1).status_code == 303
+    assert len([sql for sql in executed if '"rate_limit"' in sql]) == 1
+    counts = _counts()
+    assert {k: v for k, v in counts.items() if "signup:ip" in k} == {
+        "203.0.113.7/signup:ip/5/1/minute": 2, "203.0.113.7/signup:ip/30/1/hour": 2}
+    assert sorted(v for k, v in counts.items() if "signup:phone" in k) == [1, 1, 1, 1]
+
+
+def test_counters_past_the_exceeded_limit_are_not_counted(client):
+    """The limiter stops at the first limit exceeded: the hits made in advance on the
+    other counters are given back (a refused request counts as before: in the windows up
+    to the one it exceeded), and a counter back at zero is gone."""
+    event = f.make_event(capacity=20)
+    assert [_sign_up(client, event, i).status_code for i in range(6)] == [303] * 5 + [429]
+    counts = _counts()
+    assert counts["203.0.113.7/signup:ip/5/1/minute"] == 6
+    assert counts["203.0.113.7/signup:ip/30/1/hour"] == 5
+    assert len([k for k in counts if "signup:phone" in k]) == 10  # the refused phone's are gone
+
+
 def test_guessing_check_in_codes_is_limited_too(client):
     event = f.make_event()
     for _ in range(10):

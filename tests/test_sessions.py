@@ -489,3 +489,24 @@ def test_an_unlocked_address_may_use_api_tokens_again(app, client, auth):
     auth.as_role(Role.ADMIN)
     client.post("/admin/login_attempt/unlock/", data={"ip": OFFICE})
     assert caller.get("/api/v1/me", headers=bad, environ_base={"REMOTE_ADDR": OFFICE}).status_code == 401
+
+
+def test_the_session_statement_reads_the_unit_and_its_text_is_made_once(app, client):
+    """A unit account's page reads the session, the account and its unit in one statement
+    (its text generated once, models/statements.py); a statement edited into another
+    shape is refused at its first use, never run with misplaced parameters."""
+    from models import statements
+
+    from .querycount import count_queries
+
+    user = f.make_user(role=Role.UNIT, unit=f.make_unit(name="一号单位"))
+    assert login(client, user.username).status_code == 302
+    assert client.get("/my").status_code == 200
+    with count_queries() as executed:
+        assert "一号单位" in client.get("/my").get_data(as_text=True)
+    assert [sql for sql in executed if '"member_unit"' in sql] == [executed[0]]
+    assert '"login_session"' in executed[0]
+    query = User.select(User.id).where(User.username == "x").limit(1)
+    with pytest.raises(RuntimeError):
+        statements.sql_once("test_misplaced", query, [1, "x"])
+    assert statements.sql_once("test_placed", query, ["x", 1])
