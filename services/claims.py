@@ -18,7 +18,8 @@ claim's status or a project's ``live_claims`` any other way.
 from peewee import IntegrityError
 
 from models import (Claim, ClaimStatus, MemberUnit, ProgressReport, Project, ProjectStatus, Role,
-                    UnitStatus, User, db, now)
+                    UnitStatus, User, db, now, statements)
+from models.bounds import parse_id
 
 from . import audit, notices, projects
 from .common import get_or_404, write_transaction
@@ -43,7 +44,17 @@ def public_projects():
 
 
 def get_public_project(project_id):
-    return get_or_404(Project, project_id, "项目不存在或尚未发布", query=public_projects())
+    """The public project (404 otherwise). Every project page and every claim reads it —
+    the whole of a claim storm — so its SQL text is generated once (models/statements.py)."""
+    record_id = parse_id(project_id)
+    if record_id is None:
+        raise NotFound("项目不存在或尚未发布")
+    query = public_projects().where(Project.id == record_id).limit(1)
+    params = [True, *PUBLIC_STATUSES, record_id, 1]
+    project = next(iter(statements.rows("public_project", query, params)), None)
+    if project is None:
+        raise NotFound("项目不存在或尚未发布")
+    return project
 
 
 def claim_refusal(project, unit):
@@ -70,9 +81,11 @@ def live_claim_of(project, unit):
     """The unit's live claim on the project (its id and status only), or None."""
     if unit is None:
         return None
-    return (Claim.select(Claim.id, Claim.status)
-            .where(Claim.project == project.id, Claim.unit == unit.id, Claim.status.in_(ClaimStatus.LIVE))
-            .first())
+    query = (Claim.select(Claim.id, Claim.status)
+             .where(Claim.project == project.id, Claim.unit == unit.id, Claim.status.in_(ClaimStatus.LIVE))
+             .limit(1))
+    params = [project.id, unit.id, *ClaimStatus.LIVE, 1]
+    return next(iter(statements.rows("live_claim_of", query, params)), None)
 
 
 def claim_project(project_id, unit, plan, *, user=None, unit_fresh=False):

@@ -24,7 +24,7 @@ import re
 from flask import current_app, has_app_context
 from peewee import IntegrityError, Select, fn
 
-from models import Event, EventStatus, Signup, SignupStatus, Volunteer, db, now
+from models import Event, EventStatus, Signup, SignupStatus, Volunteer, db, now, statements
 
 from . import audit
 from .common import write_transaction
@@ -231,10 +231,12 @@ def _lock_event_counting_signup(event_id):
     ``signup_count`` already moved by one (services/totals.py): one ``UPDATE …
     RETURNING`` takes the row lock ``locked_event`` takes, and counts the sign-up. A
     refused sign-up rolls back, and its count with it. None when there is no such event."""
-    rows = list(Event.update(signup_count=Event.signup_count + 1)
-                .where(Event.id == event_id)
-                .returning(Event.id, Event.published, Event.status, Event.starts_at, Event.ends_at, Event.capacity)
-                .objects(Event).execute())
+    query = (Event.update(signup_count=Event.signup_count + 1)
+             .where(Event.id == event_id)
+             .returning(Event.id, Event.published, Event.status, Event.starts_at, Event.ends_at, Event.capacity)
+             .objects(Event))
+    # under the lock every sign-up queues behind: its text is generated once (models/statements.py)
+    rows = list(statements.rows("signup_lock_event", query, [1, event_id]))
     return rows[0] if rows else None
 
 
@@ -245,7 +247,9 @@ def _live_status_and_taken(event_id, phone):
                 .where(Signup.event == event_id, Signup.phone == phone, Signup.status.in_(SignupStatus.LIVE))
                 .limit(1))
     taken = Signup.select(fn.COUNT(Signup.id)).where(Signup.event == event_id, Signup.status.in_(HOLDS_PLACE))
-    return Select(columns=[existing.alias("existing"), taken.alias("taken")]).bind(db.obj).tuples().get()
+    query = Select(columns=[existing.alias("existing"), taken.alias("taken")])
+    params = [event_id, phone, *SignupStatus.LIVE, 1, event_id, *HOLDS_PLACE]
+    return db.execute_sql(statements.sql_once("signup_status_and_taken", query, params), params).fetchone()
 
 
 def _move(signup, to_status, *, user=None, changes=None, system=False):
