@@ -59,7 +59,10 @@ def sections_for(user):
 
 
 def _rows_counted(query):
-    if not query._distinct:  # which rows, not their columns (a DISTINCT's columns decide its rows)
+    # which rows, not their columns (a DISTINCT's columns decide its rows); peewee keeps
+    # .distinct() as _distinct == () (DISTINCT ON (…) when not empty), .distinct(True) in
+    # _simple_distinct: only a query with neither may count SELECT 1 rows
+    if query._distinct is None and not query._simple_distinct:
         query = query.select(SQL("1"))
     return Select([query.alias("waiting")], [fn.COUNT(SQL("*"))])
 

@@ -221,6 +221,8 @@ def test_the_nav_badges_are_one_statement_whatever_waits(app, client, world):
     started = f.make_event(organiser=unit, starts_at=now() - dt.timedelta(hours=3))
     for _ in range(2):  # two check-ins not yet credited: one event to close
         f.make_signup(event=started, status=SignupStatus.CHECKED_IN)
+    earlier = f.make_event(organiser=unit, starts_at=now() - dt.timedelta(days=2))
+    f.make_signup(event=earlier, status=SignupStatus.CHECKED_IN)  # a second event to close
     f.make_wish(claimer=unit)
     f.make_notice(recipient=user)
     f.make_notice(recipient=user, read_at=now())
@@ -229,8 +231,8 @@ def test_the_nav_badges_are_one_statement_whatever_waits(app, client, world):
         g._login_user = user
         with count_queries() as statements:
             # the dispatch wrote one notice for the unit, plus the one unread above
-            assert nav_counts(user) == (3, 2)
-            assert nav_counts(user) == (3, 2)  # once per request
+            assert nav_counts(user) == (4, 2)
+            assert nav_counts(user) == (4, 2)  # once per request
         assert len(statements) == 1
     page = text(client.get("/my"))
-    assert "待办 3" in page
+    assert "待办 4" in page
