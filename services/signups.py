@@ -24,7 +24,7 @@ import re
 from flask import current_app, has_app_context
 from peewee import IntegrityError, Select, fn
 
-from models import Event, EventStatus, Signup, SignupStatus, Volunteer, db, now, statements
+from models import Event, EventStatus, Signup, SignupStatus, Volunteer, now, statements
 
 from . import audit
 from .common import write_transaction
@@ -249,7 +249,7 @@ def _live_status_and_taken(event_id, phone):
     taken = Signup.select(fn.COUNT(Signup.id)).where(Signup.event == event_id, Signup.status.in_(HOLDS_PLACE))
     query = Select(columns=[existing.alias("existing"), taken.alias("taken")])
     params = [event_id, phone, *SignupStatus.LIVE, 1, event_id, *HOLDS_PLACE]
-    return db.execute_sql(statements.sql_once("signup_status_and_taken", query, params), params).fetchone()
+    return statements.execute("signup_status_and_taken", query, params).fetchone()
 
 
 def _move(signup, to_status, *, user=None, changes=None, system=False):

@@ -2,6 +2,7 @@
 import contextlib
 
 from models import db
+from models.statements import text_of
 
 
 @contextlib.contextmanager
@@ -11,7 +12,7 @@ def count_queries():
     original = database.execute_sql
 
     def execute_sql(sql, params=None, *args, **kwargs):
-        statements.append(sql)
+        statements.append(text_of(sql))  # a prepared statement's EXECUTE as the SQL it runs
         return original(sql, params, *args, **kwargs)
 
     database.execute_sql = execute_sql

@@ -15,6 +15,7 @@ from services import accounts
 
 from . import factories as f
 from .adminkit import csrf_token, field_errors, flashes
+from .conftest import ON_POSTGRES
 
 NEW_PASSWORD = "brand-new-pass-7"
 ATTACKER, OFFICE = "203.0.113.9", "198.51.100.20"
@@ -510,3 +511,28 @@ def test_the_session_statement_reads_the_unit_and_its_text_is_made_once(app, cli
     with pytest.raises(RuntimeError):
         statements.sql_once("test_misplaced", query, [1, "x"])
     assert statements.sql_once("test_placed", query, ["x", 1])
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's prepared statements")
+def test_postgresql_prepares_a_fixed_statement_once_per_connection(app):
+    """models/statements.execute: PREPARE on a connection's first use (not counted as a
+    statement), EXECUTE afterwards; the prepared statement outlives a rolled-back
+    transaction, and its rows are the query's own."""
+    from models import db, statements
+
+    from .querycount import count_queries
+
+    user = f.make_user(role=Role.CLERK, username="prepared-x")
+    query = User.select(User.id, User.username).where(User.username == "prepared-x").limit(1)
+    with count_queries() as executed:
+        first = list(statements.rows("test_prepared", query, ["prepared-x", 1]))
+        again = list(statements.rows("test_prepared", query, ["prepared-x", 1]))
+    assert [(u.id, u.username) for u in first + again] == [(user.id, "prepared-x")] * 2
+    assert len(executed) == 2 and all('"account"' in sql for sql in executed)
+    prepared = dict(db.execute_sql("SELECT name, statement FROM pg_prepared_statements").fetchall())
+    assert '"account"' in prepared["hsl_test_prepared"]
+    nobody = User.select(User.id, User.username).where(User.username == "nobody").limit(1)
+    with db.atomic() as transaction:
+        assert list(statements.rows("test_prepared_rb", nobody, ["nobody", 1])) == []
+        transaction.rollback()
+    assert [u.id for u in statements.rows("test_prepared_rb", query, ["prepared-x", 1])] == [user.id]

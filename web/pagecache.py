@@ -29,6 +29,7 @@ sessions, login attempts, the delivery queue) are never cached. Bounded by
 ``ADMIN_PAGE_CACHE_BYTES`` per worker, apart from the public pages' cache.
 """
 import functools
+import re
 import threading
 from collections import OrderedDict
 
@@ -45,8 +46,6 @@ CACHED_ENDPOINTS = (
     "api.getMemberUnit", "api.listGrids", "api.getGrid", "api.listVolunteerTeams", "api.getVolunteerTeam",
     "api.getStats", "public.wishes", "public.wish_detail", "api.listWishs", "api.getWish",
 )
-CSRF_MARK = "\x00csrf\x00"
-NONCE_MARK = "\x00nonce\x00"
 DEFAULT_BYTES = 32 * 1024 * 1024
 SKIPPED_HEADERS = {"set-cookie", "content-length", "vary"}
 
@@ -121,33 +120,37 @@ def _store(cache, key, response):
         return
     body = response.get_data()
     marks = []
-    csrf = g.get("csrf_token")
-    nonce = g.get("csp_nonce")
-    if csrf or nonce:
-        text = body.decode("utf-8")
-        if csrf and csrf in text:
-            text = text.replace(csrf, CSRF_MARK)
-            marks.append("csrf")
-        if nonce and nonce in text:
-            text = text.replace(nonce, NONCE_MARK)
-            marks.append("nonce")
-        body = text if marks else body
+    tokens = {name: value for name, value in (("csrf", g.get("csrf_token")), ("nonce", g.get("csp_nonce")))
+              if value and value.encode() in body}
+    if tokens:
+        # the body as its stretches between the per-request parts, already encoded: a hit
+        # joins them around this request's own token and nonce (one pass, no re-encoding)
+        pattern = re.compile(b"|".join(re.escape(v.encode()) for v in tokens.values()))
+        names = {v.encode(): k for k, v in tokens.items()}
+        parts, at = [], 0
+        for match in pattern.finditer(body):
+            parts += [body[at:match.start()], names[match.group()]]
+            at = match.end()
+        parts.append(body[at:])
+        marks = sorted(tokens)
+        body = tuple(parts)
     headers = [(k, v) for k, v in response.headers.items() if k.lower() not in SKIPPED_HEADERS]
-    cache.put(key, (headers, body, tuple(marks)), len(body))
+    cache.put(key, (headers, body, tuple(marks)), sum(map(len, body)) if marks else len(body))
 
 
 def _replay(entry):
     headers, body, marks = entry[:3]
     if marks:
+        values = {}
         if "csrf" in marks:
             from flask_wtf.csrf import generate_csrf
 
-            body = body.replace(CSRF_MARK, generate_csrf())
+            values["csrf"] = generate_csrf().encode()
         if "nonce" in marks:
             from auth.web_security import csp_nonce
 
-            body = body.replace(NONCE_MARK, csp_nonce())
-        body = body.encode("utf-8")
+            values["nonce"] = csp_nonce().encode()
+        body = b"".join(values[part] if isinstance(part, str) else part for part in body)
     response = current_app.response_class(body, status=200)
     response.headers.clear()
     for name, value in headers:
