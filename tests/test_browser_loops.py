@@ -39,6 +39,17 @@ def context_for(browser, viewport):
     return context, Watcher(context)
 
 
+def image_shown(page, selector):
+    """The first image matching selector is decoded with a real width. It is scrolled into view
+    first (list images load lazily, so one below the fold of a phone has no pixels yet) and
+    waited for, since a page's load event does not wait for lazy images."""
+    page.locator(selector).first.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "sel => { const i = document.querySelector(sel); return i && i.complete && i.naturalWidth > 0; }",
+        arg=selector, timeout=10_000)
+    return page.evaluate("sel => document.querySelector(sel).naturalWidth", selector)
+
+
 def no_sideways_scroll(page, where):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{where} is {width}px wide at 390px"
@@ -99,8 +110,7 @@ def test_a_unit_and_its_volunteers_work_their_loops_on_phones(app, database_url,
             unit_page.click("text=上报结果，办结工单")
             unit_page.wait_for_url(f"{base}/my/orders/{order.id}")
             assert "已办结" in unit_page.inner_text("main")
-            unit_page.wait_for_selector("img[alt^='办理结果照片']")
-            assert unit_page.evaluate("document.querySelector(\"img[alt^='办理结果照片']\").naturalWidth") > 0
+            assert image_shown(unit_page, "img[alt^='办理结果照片']") > 0
             unit_page.screenshot(path=str(artifacts / "loops-order-resolved-390.png"), full_page=True)
             phone_watch.check(unit_page, "order")
 
@@ -108,7 +118,7 @@ def test_a_unit_and_its_volunteers_work_their_loops_on_phones(app, database_url,
             clerk.goto(f"{base}/admin/work_order/details/?id={order.id}")
             details = clerk.inner_text("body")
             assert "已办结" in details and "已更换 3 盏楼道灯" in details
-            assert clerk.evaluate("document.querySelector('img.result-thumb').naturalWidth") > 0
+            assert image_shown(clerk, "img.result-thumb") > 0
             clerk.screenshot(path=str(artifacts / "loops-admin-resolved-1280.png"), full_page=True)
             desk_watch.check(clerk, "details")
 

@@ -11,7 +11,7 @@ from models import Role, UnitKind, Wish, WishStatus, db
 from . import factories as f
 from .live import live_server
 from .test_browser_csp import ARGS, CHROMIUM
-from .test_browser_loops import DESK, PHONE, context_for, login, no_sideways_scroll
+from .test_browser_loops import DESK, PHONE, context_for, image_shown, login, no_sideways_scroll
 from .test_wishes import make_wish
 
 pytestmark = [
@@ -65,8 +65,7 @@ def test_a_merchant_claims_fulfils_and_the_wall_shows_it(app, database_url, tmp_
             page.wait_for_url(f"{base}/wishes/{wish.id}")
             main = page.inner_text("main")
             assert "已圆梦" in main and "照片待社区审核" in main
-            page.wait_for_selector("img[alt^='圆梦照片']")
-            assert page.evaluate("document.querySelector(\"img[alt^='圆梦照片']\").naturalWidth") > 0
+            assert image_shown(page, "img[alt^='圆梦照片']") > 0
             page.screenshot(path=str(artifacts / f"wishes-fulfilled-{size}.png"), full_page=True)
             watch.check(page, "claim and fulfil")
 
@@ -81,7 +80,7 @@ def test_a_merchant_claims_fulfils_and_the_wall_shows_it(app, database_url, tmp_
             item = anyone.locator(f"[data-wish='{wish.id}']")
             text = item.inner_text()
             assert "已圆梦" in text and "晒成效" in text and "金牛眼镜店" in text and "免费验光" in text
-            assert anyone.evaluate(f"document.querySelector(\"[data-wish='{wish.id}'] img\").naturalWidth") > 0
+            assert image_shown(anyone, f"[data-wish='{wish.id}'] img") > 0
             anyone.screenshot(path=str(artifacts / f"wishes-shown-{size}.png"), full_page=True)
             public_watch.check(anyone, "wall")
         finally:
