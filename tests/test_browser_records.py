@@ -39,9 +39,9 @@ def test_clerk_checks_in_on_a_phone_and_sees_the_dashboard(app, database_url, tm
         page.wait_for_url(f"**/admin/checkin/event/{event.id}?code={signup.code}")
         assert page.input_value("#code") == signup.code
         page.click("#code-form button[type=submit]")
-        assert "签到成功" in page.content()
+        page.wait_for_selector("text=签到成功")  # the flash on the page the post redirects to
         page.click("#close-form button[type=submit]")
-        assert "考勤已结束" in page.content()
+        page.wait_for_selector("text=考勤已结束")
         page.screenshot(path=str(artifacts / "records-checkin-phone.png"), full_page=True)
         page.goto(f"{base}/admin/points-bank/volunteer/{volunteer.id}")
         assert page.inner_text("#balance") == "4"
