@@ -10,12 +10,18 @@ own parameters are exactly the ones the caller passes, in that order, so a query
 into another shape fails loudly at once instead of running with misplaced parameters.
 (web/ratelimit.py's counter upsert does the same for itself.)
 
+A statement whose shape follows a few values — which sections an account's nav counts, say
+— goes through ``shaped``: the caller names the values it depends on (ids, one instant),
+the text and where each value lands among the parameters are learnt once per shape, and
+later calls only fill the values in (see ``shaped``).
+
 On PostgreSQL the server then also parses and plans such a statement once per connection:
 ``execute`` sends ``PREPARE`` the first time a pooled connection runs it and ``EXECUTE``
 afterwards (the session look-up: 0.22 → 0.10 ms a request). A prepared statement lives
 as long as its connection (it survives a rolled-back transaction); the ``PREPARE`` goes
 straight to the driver, so statement counts (tests/querycount.py) see one statement.
 """
+import datetime as dt
 import re
 import weakref
 
@@ -96,3 +102,100 @@ def rows(name, query, params):
     """The model rows of ``query`` (joined models attached, as iterating it gives),
     run with the text ``sql_once`` keeps for ``name`` (prepared on PostgreSQL)."""
     return query._get_cursor_wrapper(execute(name, query, params))
+
+
+# --- statements built from a few values ----------------------------------------------------
+
+_shapes = {}
+_UNSAFE = "unsafe"
+# values no row holds and no clock shows, one set per probe
+_PROBES = ((-7_340_001, dt.datetime(1901, 1, 1)), (-7_350_001, dt.datetime(1902, 3, 4, 5, 6, 7)))
+
+
+def _generate(query):
+    text, params = db.get_sql_context().sql(query).query()
+    return text, list(params)
+
+
+def _probe(slots, number):
+    first_id, instant = _PROBES[number]
+    probe = {}
+    for i, (name, value) in enumerate(slots.items()):
+        if value is None:
+            probe[name] = None
+        elif isinstance(value, dt.datetime):
+            probe[name] = instant + dt.timedelta(hours=i)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            probe[name] = first_id - i
+        else:
+            return None  # only ids and instants are told apart
+    return probe
+
+
+def _learn(params, probes, slots):
+    """Where each slot lands among ``params``, from the parameters of the same query built
+    with the real slots and with two probes: a constant, ``("slot", name)`` or ``("after",
+    name, offset)`` (an instant a fixed time from the slot's). None when a parameter follows
+    the slots in any other way."""
+    template = []
+    for i, value in enumerate(params):
+        seen = [p[1][i] for p in probes]
+        if all(v == value for v in seen):
+            template.append(("const", value))
+            continue
+        found = None
+        for name in slots:
+            if all(probe[name] is not None and v == probe[name] for (probe, _), v in zip(probes, seen)):
+                found = ("slot", name)
+                break
+            if isinstance(slots[name], dt.datetime) and all(isinstance(v, dt.datetime) for v in seen):
+                offsets = {v - probe[name] for (probe, _), v in zip(probes, seen)}
+                if len(offsets) == 1:
+                    found = ("after", name, offsets.pop())
+                    break
+        if found is None:
+            return None
+        template.append(found)
+    return template
+
+
+def _fill(template, slots):
+    out = []
+    for entry in template:
+        if entry[0] == "const":
+            out.append(entry[1])
+        elif entry[0] == "slot":
+            out.append(slots[entry[1]])
+        else:
+            out.append(slots[entry[1]] + entry[2])
+    return out
+
+
+def shaped(name, build, slots, shape=()):
+    """(SQL text, parameters) of ``build(**slots)``, peewee's work done once per shape.
+
+    ``slots``: the ids (or None) and instants the statement depends on; ``shape``: whatever
+    else decides its form (a role, the sections that count). The first call per shape builds
+    the query three times — with the real slots and with two sets of probe values no row
+    holds — and learns from the three parameter lists which are constants and where each
+    slot lands (an instant may land shifted by a fixed time: ``at - 1 day``). It keeps that
+    only if the texts agree and the learnt parameters reproduce the real ones; a shape that
+    cannot be learnt is generated on every call, as before. A later call fills the slots in:
+    about 0.02 ms instead of 0.5 for the nav's counts."""
+    key = (name, type(db.obj), shape, tuple(v is None for v in slots.values()))
+    entry = _shapes.get(key)
+    if entry is not None and entry != _UNSAFE:
+        text, template = entry
+        return text, _fill(template, slots)
+    text, params = _generate(build(**slots))
+    if entry is None:
+        learnt = None
+        probes = [_probe(slots, n) for n in range(len(_PROBES))]
+        if None not in probes:
+            built = [(probe, _generate(build(**probe))) for probe in probes]
+            if all(t == text for _, (t, _p) in built):
+                learnt = _learn(params, [(probe, p) for probe, (_t, p) in built], slots)
+        if learnt is not None and _fill(learnt, slots) != params:
+            learnt = None
+        _shapes[key] = (text, learnt) if learnt is not None else _UNSAFE
+    return text, params

@@ -53,7 +53,7 @@ def _orders_context(user):
             "open_count": workorders.open_for_volunteers().count()}
 
 
-def _orders_todo(user):
+def _orders_todo(user, at):
     return workorders.assigned_to(user)
 
 

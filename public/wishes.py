@@ -189,7 +189,7 @@ def _section_context(user):
     return {"wishes": rows, "WishStatus": WishStatus}
 
 
-def _section_todo(user):
+def _section_todo(user, at):
     return wishes.claimed_open(user.unit_id)
 
 

@@ -12,6 +12,8 @@ admin's, so hours carry the unit as recorder) and its profile.
 """
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
+from types import SimpleNamespace
 from typing import Callable, Optional
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -23,7 +25,7 @@ from wtforms.validators import Length, Optional as OptionalValue
 
 from auth.permissions import can
 from models import (Claim, ClaimStatus, Event, EventStatus, MemberUnit, OrderCategory, OrderStatus, Project,
-                    Signup, SignupStatus, WorkOrder, db, now)
+                    Signup, SignupStatus, WorkOrder, db, now, statements)
 from services import attendance, notices, units, workorders
 from services import signups as signup_service
 from services.errors import ServiceError
@@ -38,8 +40,9 @@ class Section:
     title: str
     template: str
     context: Callable
-    # the things in it that wait for the account, as a query (its rows are counted, with the
-    # other sections' and the unread notices, in the nav's one statement: ``nav_counts``)
+    # the things in it that wait for the account at an instant, as a query — todo(account,
+    # at), reading only the account's id, unit_id, volunteer_id and role (its rows are counted,
+    # with the other sections' and the unread notices, in the nav's one statement: ``nav_counts``)
     todo: Optional[Callable] = None
     permission: str = "workspace.unit"
     order: int = 50
@@ -74,12 +77,22 @@ def nav_counts(user=None):
     if not getattr(user, "is_authenticated", False):
         return 0, 0
     if "nav_counts" not in g:
-        todo = [s.todo(user) for s in sections_for(user) if s.todo]
-        columns = [_rows_counted(q).alias(f"todo{i}") for i, q in enumerate(todo)]
-        columns.append(_rows_counted(notices.unread(user)).alias("unread"))
-        row = db.execute(Select(columns=columns)).fetchone()
+        keys = tuple(s.key for s in sections_for(user) if s.todo)
+        slots = {"user": user.id, "unit": user.unit_id, "volunteer": user.volunteer_id, "at": now()}
+        text, params = statements.shaped("nav_counts", partial(_nav_query, user.role, keys), slots,
+                                         shape=(user.role, keys))
+        row = db.execute_sql(text, params).fetchone()
         g.nav_counts = (sum(row[:-1]), row[-1])
     return g.nav_counts
+
+
+def _nav_query(role, keys, user, unit, volunteer, at):
+    """The nav's one statement, built from the account's ids and the instant only (so
+    ``statements.shaped`` learns its text once per role and set of sections)."""
+    account = SimpleNamespace(id=user, unit_id=unit, volunteer_id=volunteer, role=role, is_authenticated=True)
+    columns = [_rows_counted(SECTIONS[key].todo(account, at)).alias(f"todo{i}") for i, key in enumerate(keys)]
+    columns.append(_rows_counted(notices.unread(account)).alias("unread"))
+    return Select(columns=columns)
 
 
 def todo_count(user=None):
@@ -96,7 +109,7 @@ def _orders_context(user):
     return {"orders": waiting, "recent": recent, "at": now()}
 
 
-def _orders_todo(user):
+def _orders_todo(user, at):
     return workorders.assigned_to(user)
 
 
@@ -112,10 +125,10 @@ def _events_query(user):
     return attendance.organised_by(user.unit_id)
 
 
-def _to_close(user):
-    """The unit's started events with check-ins not yet credited."""
+def _to_close(user, at=None):
+    """The unit's started events (by ``at``, else now) with check-ins not yet credited."""
     return (Signup.select(Signup.event).distinct().join(Event)
-            .where(Event.organiser == user.unit_id, Event.starts_at <= now(), Event.status == EventStatus.SCHEDULED,
+            .where(Event.organiser == user.unit_id, Event.starts_at <= (at or now()), Event.status == EventStatus.SCHEDULED,
                    Signup.status == SignupStatus.CHECKED_IN, Signup.credited == False))  # noqa: E712
 
 
@@ -129,8 +142,8 @@ def _events_context(user):
     return {"events": upcoming, "to_close": pending, "counts": counts, "at": at}
 
 
-def _events_todo(user):
-    return _to_close(user)
+def _events_todo(user, at):
+    return _to_close(user, at)
 
 
 def _profile_context(user):

@@ -513,6 +513,34 @@ def test_the_session_statement_reads_the_unit_and_its_text_is_made_once(app, cli
     assert statements.sql_once("test_placed", query, ["x", 1])
 
 
+def test_a_statement_shaped_by_a_few_values_is_learnt_once_and_filled_in(app):
+    """models/statements.shaped: ids and an instant (also one shifted by a fixed time) are
+    found among the parameters and filled in on later calls; a parameter that follows the
+    values any other way leaves the shape unlearnt, and every call is still right."""
+    import datetime as dt
+
+    from models import statements
+
+    at = dt.datetime(2026, 11, 30, 23, 30)
+
+    def build(user, at):
+        return User.select(User.id).where(User.id == user, User.created_at > at - dt.timedelta(days=1),
+                                          User.username != "x")
+
+    first = statements.shaped("test_shaped", build, {"user": 7, "at": at})
+    assert first == statements._generate(build(7, at))
+    later = dt.datetime(2027, 1, 1, 8, 0)
+    assert statements.shaped("test_shaped", build, {"user": 12, "at": later}) == statements._generate(build(12, later))
+    assert statements._shapes[("test_shaped", type(db.obj), (), (False, False))] != statements._UNSAFE
+
+    def doubled(user):
+        return User.select(User.id).where(User.id == user * 2)
+
+    assert statements.shaped("test_doubled", doubled, {"user": 3})[1] == [6]
+    assert statements._shapes[("test_doubled", type(db.obj), (), (False,))] == statements._UNSAFE
+    assert statements.shaped("test_doubled", doubled, {"user": 5})[1] == [10]
+
+
 @pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's prepared statements")
 def test_postgresql_prepares_a_fixed_statement_once_per_connection(app):
     """models/statements.execute: PREPARE on a connection's first use (not counted as a

@@ -236,3 +236,37 @@ def test_the_nav_badges_are_one_statement_whatever_waits(app, client, world):
         assert len(statements) == 1
     page = text(client.get("/my"))
     assert "待办 4" in page
+
+
+def test_the_nav_statement_learnt_once_counts_for_every_account_and_instant(app, world, clock):
+    """The nav's statement text is learnt once per role and set of sections
+    (models/statements.shaped); later accounts and later instants fill in their own ids and
+    time: another unit counts its own orders, and an event counts as to close once it starts."""
+    from flask import g
+
+    from models import statements
+    from public.workspace import nav_counts
+
+    from .querycount import count_queries
+
+    unit, user = world["unit"], world["user"]
+    other_user = f.make_user(role=Role.UNIT, unit=world["other"])
+    dispatched_to(world["other"], world["clerk"])
+    dispatched_to(world["other"], world["clerk"])
+    soon = f.make_event(organiser=unit, starts_at=now() + dt.timedelta(hours=2))
+    f.make_signup(event=soon, status=SignupStatus.CHECKED_IN)
+
+    def counts(account):
+        with app.test_request_context("/my"):
+            g._login_user = account
+            return nav_counts(account)
+
+    assert counts(user) == (0, 0)
+    learnt = [v for k, v in statements._shapes.items() if k[0] == "nav_counts" and k[2][0] == Role.UNIT]
+    assert learnt and all(v != statements._UNSAFE for v in learnt)
+    with count_queries() as executed:
+        assert counts(other_user) == (2, 2)  # its two orders, and the two notices of their dispatch
+    assert len(executed) == 1
+    clock.advance(dt.timedelta(hours=3))  # the event has started: one to close
+    assert counts(user) == (1, 0)
+    assert counts(other_user) == (2, 2)
