@@ -121,6 +121,13 @@ class BaseModel(Model):
         database = db
         legacy_table_names = False
 
+    @classmethod
+    def insert(cls, __data=None, **insert):
+        """peewee's one-row insert, its text generated once per set of columns (models/statements.py)."""
+        from .statements import OnceInsert
+
+        return OnceInsert(cls, cls._normalize_data(__data, insert))
+
     def __str__(self):
         for attr in DISPLAY_ATTRS:
             if attr in self._meta.fields:
