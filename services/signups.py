@@ -153,6 +153,13 @@ def _count_place(event_id, leaving=None, entering=None):
     Event.update(values).where(Event.id == event_id).execute()
 
 
+def _count_entering(event_id, status):
+    """``_count_place`` for a new sign-up, under the event's lock: its text made once."""
+    total = _place_total(status)
+    query = Event.update({total: total + 1}).where(Event.id == event_id)
+    statements.execute(f"signup_count_{total.name}", query, [1, event_id])
+
+
 def places_left(event, taken):
     """None when the event has no limit (capacity 0)."""
     if not event.capacity:
@@ -200,7 +207,9 @@ def register(event_id, name, phone, *, user=None, staff=False):
     name, phone = _validate_person(name, phone)
     # Read before the lock what the lock does not guard, to keep the lock short: every
     # sign-up for the event queues behind it (a 64-person storm: 64 × the hold time).
-    volunteer_id = Volunteer.select(Volunteer.id).where(Volunteer.phone == phone).scalar()
+    found = statements.execute("volunteer_by_phone", Volunteer.select(Volunteer.id).where(Volunteer.phone == phone)
+                               .limit(1), [phone, 1]).fetchone()
+    volunteer_id = found[0] if found else None
     try:
         with write_transaction():
             event = _lock_event_counting_signup(event_id)
@@ -217,7 +226,7 @@ def register(event_id, name, phone, *, user=None, staff=False):
             status = SignupStatus.REGISTERED if left is None or left > 0 else SignupStatus.WAITLISTED
             signup = Signup.create(event=event.id, name=name, phone=phone, status=status,
                                    volunteer=volunteer_id)
-            _count_place(event.id, entering=status)
+            _count_entering(event.id, status)
             audit.record("signup", signup, changes={"event": event.id, "status": status,
                                                     "phone": mask_phone(phone)}, user=user)
     except IntegrityError:
