@@ -41,10 +41,12 @@ _PLACEHOLDER = re.compile(r"%[s%]")
 def sql_once(name, query, params):
     """The SQL text of ``query`` (generated on the first call per ``name`` and kind of
     database); ``params``: the parameters the caller will run it with, which must be
-    the query's own."""
+    the query's own. ``query`` may be a function returning it, called only then."""
     key = (name, type(db.obj))
     text = _texts.get(key)
     if text is None:
+        if callable(query) and not isinstance(query, Node):  # built only when its text is made
+            query = query()
         text, own = db.get_sql_context().sql(query).query()
         if list(own) != list(params):
             raise RuntimeError(f"statement {name!r}: its parameters are {own!r}, not {list(params)!r}")
