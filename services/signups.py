@@ -22,7 +22,7 @@ import datetime as dt
 import re
 
 from flask import current_app, has_app_context
-from peewee import IntegrityError, Select, fn
+from peewee import IntegrityError, fn
 
 from models import Event, EventStatus, Signup, SignupStatus, Volunteer, now, statements
 
@@ -205,60 +205,53 @@ def register(event_id, name, phone, *, user=None, staff=False):
     Returns the new Signup.
     """
     name, phone = _validate_person(name, phone)
-    # Read before the lock what the lock does not guard, to keep the lock short: every
-    # sign-up for the event queues behind it (a 64-person storm: 64 × the hold time).
-    found = statements.execute("volunteer_by_phone", Volunteer.select(Volunteer.id).where(Volunteer.phone == phone)
-                               .limit(1), [phone, 1]).fetchone()
-    volunteer_id = found[0] if found else None
     try:
         with write_transaction():
-            event = _lock_event_counting_signup(event_id)
+            event = _lock_event_counting_signup(event_id, phone)
             if event is None or not (event.published or staff):
                 raise NotFound("活动不存在或尚未发布")
             reason = closed_reason(event)
             if reason:
                 raise Conflict(reason)
-            existing, taken = _live_status_and_taken(event.id, phone)
-            if existing is not None:
-                raise Conflict(f"该手机号已报名本活动（{SignupStatus.label(existing)}），请勿重复报名。"
-                               "如需查看签到码，请联系活动组织方。", field="phone")
-            left = places_left(event, taken)
+            left = places_left(event, event.taken_count)
             status = SignupStatus.REGISTERED if left is None or left > 0 else SignupStatus.WAITLISTED
+            # a live sign-up of this phone for this event is refused by the partial unique
+            # index (signup_event_id_phone), whether it came before or at the same instant
             signup = Signup.create(event=event.id, name=name, phone=phone, status=status,
-                                   volunteer=volunteer_id)
+                                   volunteer=event.volunteer_id)
             _count_entering(event.id, status)
             audit.record("signup", signup, changes={"event": event.id, "status": status,
                                                     "phone": mask_phone(phone)}, user=user)
     except IntegrityError:
-        # the partial unique index caught a concurrent duplicate (or a code collision)
-        raise Conflict("该手机号已报名本活动，请勿重复报名。", field="phone")
+        existing = (Signup.select(Signup.status)
+                    .where(Signup.event == event_id, Signup.phone == phone, Signup.status.in_(SignupStatus.LIVE))
+                    .scalar())
+        if existing is None:  # a code collision, or the other sign-up was cancelled meanwhile
+            raise Conflict("该手机号已报名本活动，请勿重复报名。", field="phone")
+        raise Conflict(f"该手机号已报名本活动（{SignupStatus.label(existing)}），请勿重复报名。"
+                       "如需查看签到码，请联系活动组织方。", field="phone")
     return signup
 
 
-def _lock_event_counting_signup(event_id):
+def _lock_event_counting_signup(event_id, phone):
     """The event (the columns the rules read), locked for this transaction, with its
     ``signup_count`` already moved by one (services/totals.py): one ``UPDATE …
     RETURNING`` takes the row lock ``locked_event`` takes, and counts the sign-up. A
-    refused sign-up rolls back, and its count with it. None when there is no such event."""
+    refused sign-up rolls back, and its count with it. None when there is no such event.
+
+    Its ``taken_count`` is the places taken as of the lock: every sign-up, and every move of
+    one, moves it under this same lock (``verify-balances`` checks it against the rows). Its
+    ``volunteer_id``: the volunteer with this phone (None: none) — the lock does not guard
+    it, but reading it in the same statement saves a round trip."""
+    volunteer = Volunteer.select(Volunteer.id).where(Volunteer.phone == phone).limit(1)
     query = (Event.update(signup_count=Event.signup_count + 1)
              .where(Event.id == event_id)
-             .returning(Event.id, Event.published, Event.status, Event.starts_at, Event.ends_at, Event.capacity)
+             .returning(Event.id, Event.published, Event.status, Event.starts_at, Event.ends_at, Event.capacity,
+                        Event.taken_count, volunteer.alias("volunteer_id"))
              .objects(Event))
     # under the lock every sign-up queues behind: its text is generated once (models/statements.py)
-    rows = list(statements.rows("signup_lock_event", query, [1, event_id]))
+    rows = list(statements.rows("signup_lock_event", query, [1, event_id, phone, 1]))
     return rows[0] if rows else None
-
-
-def _live_status_and_taken(event_id, phone):
-    """Under the event's lock, in one statement: the status of this phone's live sign-up
-    (None when it has none) and the places taken."""
-    existing = (Signup.select(Signup.status)
-                .where(Signup.event == event_id, Signup.phone == phone, Signup.status.in_(SignupStatus.LIVE))
-                .limit(1))
-    taken = Signup.select(fn.COUNT(Signup.id)).where(Signup.event == event_id, Signup.status.in_(HOLDS_PLACE))
-    query = Select(columns=[existing.alias("existing"), taken.alias("taken")])
-    params = [event_id, phone, *SignupStatus.LIVE, 1, event_id, *HOLDS_PLACE]
-    return statements.execute("signup_status_and_taken", query, params).fetchone()
 
 
 def _move(signup, to_status, *, user=None, changes=None, system=False):
