@@ -61,11 +61,74 @@ def open_database(url, *, pool_size=0, pool_stale_timeout=None, pool_timeout=Non
         if pool_size:
             return HealthCheckedPool(name, max_connections=pool_size, stale_timeout=pool_stale_timeout,
                                      timeout=pool_timeout, **params)
-        return PostgresqlDatabase(name, **params)
+        return PostgresDatabase(name, **params)
     raise ValueError(f"不支持的数据库地址：{url}")
 
 
-class HealthCheckedPool(PooledPostgresqlDatabase):
+class HeldBegin:
+    """PostgreSQL: a transaction's ``BEGIN`` travels with its first statement
+    (``BEGIN; <statement>``, one round trip: psycopg2 sends a query holding several
+    statements as one) instead of on its own. On a busy machine every round trip waits for
+    two processes to be scheduled; a sign-up's transaction made six. A transaction that ran
+    nothing sends neither ``BEGIN`` nor ``COMMIT``. Whoever takes the driver's cursor or
+    connection from the database while the ``BEGIN`` is held back gets it sent first, so
+    what they run stays inside the transaction (an import's bulk insert, say)."""
+
+    def begin(self, isolation_level=None):
+        if self.is_closed():
+            self.connect()
+        if isolation_level is None:
+            isolation_level = self._isolation_level
+        level = self._adapter.isolation_level_str(isolation_level) if isolation_level else None
+        self._state.held_begin = f"BEGIN TRANSACTION ISOLATION LEVEL {level}" if level else "BEGIN"
+
+    def _held_begin(self):
+        begin = getattr(self._state, "held_begin", None)
+        self._state.held_begin = None
+        return begin
+
+    def execute_sql(self, sql, params=None):
+        begin = self._held_begin()
+        return super().execute_sql(f"{begin}; {sql}" if begin else sql, params)
+
+    def _send_held_begin(self):
+        begin = self._held_begin()
+        if begin:
+            super().execute_sql(begin)
+
+    def cursor(self, named_cursor=None):
+        self._send_held_begin()
+        return super().cursor(named_cursor)
+
+    def connection(self):
+        self._send_held_begin()
+        return super().connection()
+
+    def unstarted_connection(self):
+        """The driver's connection, the ``BEGIN`` still held back (models/statements.py
+        prepares statements on it: ``PREPARE`` is no part of a transaction)."""
+        return super().connection()
+
+    def commit(self):
+        if not self._held_begin():  # a transaction that ran nothing has nothing to commit
+            super().commit()
+
+    def rollback(self):
+        if not self._held_begin():
+            super().rollback()
+
+    def connect(self, reuse_if_open=False):
+        opened = super().connect(reuse_if_open)
+        if opened:
+            self._state.held_begin = None
+        return opened
+
+
+class PostgresDatabase(HeldBegin, PostgresqlDatabase):
+    """One connection, no pool (the CLI, the tests' own connection)."""
+
+
+class _CheckedPool(PooledPostgresqlDatabase):
     """playhouse's PostgreSQL pool, health-checked at check-out without a round trip,
     and never failing a request on a connection that died in the pool.
 
@@ -102,9 +165,6 @@ class HealthCheckedPool(PooledPostgresqlDatabase):
     def execute_sql(self, sql, params=None):
         return self._first_statement(super().execute_sql, sql, params)
 
-    def begin(self, *args, **kwargs):
-        return self._first_statement(super().begin, *args, **kwargs)
-
     def _first_statement(self, run, *args, **kwargs):
         untried, self._state.untried = getattr(self._state, "untried", False), False
         try:
@@ -117,6 +177,12 @@ class HealthCheckedPool(PooledPostgresqlDatabase):
                 self._in_use.pop(self.conn_key(conn), None)
             self._state.conn = self._connect()  # from the pool (checked) or new
             return run(*args, **kwargs)
+
+
+class HealthCheckedPool(HeldBegin, _CheckedPool):
+    """The app's PostgreSQL connections: the checked pool, each transaction's ``BEGIN``
+    sent with its first statement (a dead connection found by that statement is replaced
+    and the statement, ``BEGIN`` and all, sent again)."""
 
 
 def _router(database):

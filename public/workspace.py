@@ -79,9 +79,8 @@ def nav_counts(user=None):
     if "nav_counts" not in g:
         keys = tuple(s.key for s in sections_for(user) if s.todo)
         slots = {"user": user.id, "unit": user.unit_id, "volunteer": user.volunteer_id, "at": now()}
-        text, params = statements.shaped("nav_counts", partial(_nav_query, user.role, keys), slots,
-                                         shape=(user.role, keys))
-        row = db.execute_sql(text, params).fetchone()
+        row = statements.execute_shaped("nav_counts", partial(_nav_query, user.role, keys), slots,
+                                        shape=(user.role, keys)).fetchone()
         g.nav_counts = (sum(row[:-1]), row[-1])
     return g.nav_counts
 

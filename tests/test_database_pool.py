@@ -193,3 +193,81 @@ def test_open_database_pools_only_when_asked(tmp_path):
     assert isinstance(open_database(f"sqlite:///{tmp_path / 'b.db'}", pool_size=2), PooledSqliteDatabase)
     assert isinstance(open_database("postgresql://postgres@127.0.0.1:5432/x", pool_size=2), HealthCheckedPool)
     assert not hasattr(open_database("sqlite:///:memory:", pool_size=2), "close_all")  # one per connection
+
+
+# --- a transaction's BEGIN travels with its first statement (models/database.py HeldBegin) ---
+
+class _Sent:
+    """The queries the driver sends on the bound PostgreSQL connection, in order."""
+
+    def __init__(self):
+        import psycopg2.extensions
+
+        sent = self.queries = []
+
+        class Cursor(psycopg2.extensions.cursor):
+            def execute(self, query, params=None):
+                sent.append(query if isinstance(query, str) else query.decode())
+                return super().execute(query, params)
+
+        self.connection = db.obj.unstarted_connection()
+        self.before, self.connection.cursor_factory = self.connection.cursor_factory, Cursor
+
+    def close(self):
+        self.connection.cursor_factory = self.before
+
+
+@pytest.fixture
+def sent(bound_database):
+    if not ON_POSTGRES:
+        pytest.skip("PostgreSQL's round trips")
+    db.connect(reuse_if_open=True)
+    watcher = _Sent()
+    yield watcher.queries
+    watcher.close()
+
+
+def _units(name):
+    from models import MemberUnit as Unit
+
+    return Unit.select().where(Unit.name == name).count()
+
+
+def test_a_transaction_begins_with_its_first_statement(sent):
+    with db.atomic():
+        factories.make_unit(name="开头同行单位")
+        factories.make_unit(name="开头同行单位二")
+    assert [q.split(" ", 2)[:2] for q in sent] == [["BEGIN;", "INSERT"], ["INSERT", "INTO"], ["COMMIT"]]
+    assert _units("开头同行单位") == 1
+
+    sent.clear()
+    with db.atomic():  # ran nothing: nothing to begin or commit
+        pass
+    assert sent == []
+
+
+def test_a_held_begin_is_sent_before_the_driver_is_used_directly(sent):
+    from models import MemberUnit as Unit
+
+    unit = factories.make_unit(name="直接游标单位", intro="原简介")
+    sent.clear()
+    with db.atomic() as transaction:
+        cursor = db.cursor()  # an import's bulk insert takes the cursor itself
+        cursor.execute("UPDATE member_unit SET intro = '改过' WHERE id = %s", (unit.id,))
+        transaction.rollback()
+    assert sent[0] == "BEGIN" and sent[-1] == "ROLLBACK"
+    assert Unit.get_by_id(unit.id).intro == "原简介"  # it ran inside the transaction: rolled back
+
+
+def test_a_failing_first_statement_leaves_the_connection_usable(sent):
+    with pytest.raises(Exception):
+        with db.atomic():
+            db.execute_sql("SELECT 1 / 0")
+    with db.atomic():  # a savepoint inside: the inner failure rolls back only itself
+        factories.make_unit(name="外层单位")
+        with pytest.raises(Exception):
+            with db.atomic():
+                db.execute_sql("SELECT 1 / 0")
+    assert _units("外层单位") == 1
+    assert any(q.startswith("BEGIN; SELECT 1 / 0") for q in sent)
+    assert sent.count("ROLLBACK") == 1

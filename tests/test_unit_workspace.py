@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from models import (AuditLog, EntryKind, Notice, OrderStatus, Photo, PointsEntry, Role, Signup, SignupStatus,
-                    WorkOrder, now)
+                    WorkOrder, db, now)
 from services import workorders
+from services.stats import on_postgres
 
 from . import factories as f
 
@@ -270,3 +271,9 @@ def test_the_nav_statement_learnt_once_counts_for_every_account_and_instant(app,
     clock.advance(dt.timedelta(hours=3))  # the event has started: one to close
     assert counts(user) == (1, 0)
     assert counts(other_user) == (2, 2)
+    if on_postgres():  # a learnt shape is prepared once per connection, then EXECUTEd
+        with app.test_request_context("/my"):
+            g._login_user = user
+            assert nav_counts(user) == (1, 0)
+            names = [n for (n,) in db.execute_sql("SELECT name FROM pg_prepared_statements").fetchall()]
+        assert any(n.startswith("hsl_nav_counts_") for n in names)
