@@ -4,6 +4,8 @@ Every surface (admin views, public pages, API) asks ``can(user, permission)``; a
 predicate may also look at the record acted on (``can(user, "claims.owner", claim)``),
 which is how the state machines (services/transitions.py) decide who may make a move.
 """
+from werkzeug.local import LocalProxy
+
 from models import Role
 
 
@@ -91,6 +93,8 @@ PERMISSIONS = {
 
 
 def can(user, permission, obj=None):
+    if type(user) is LocalProxy:  # current_user: looked up once here, not at every attribute
+        user = user._get_current_object()
     return PERMISSIONS[permission](user, obj)
 
 

@@ -73,7 +73,7 @@ def _rows_counted(query):
 def nav_counts(user=None):
     """(待办 N, unread notices) for the nav: what waits for this account across its sections
     and its unread notices, in one statement, once per request."""
-    user = user or current_user
+    user = user or current_user._get_current_object()
     if not getattr(user, "is_authenticated", False):
         return 0, 0
     if "nav_counts" not in g:
