@@ -313,3 +313,37 @@ def test_sqlite_writers_queue_for_the_write_lock_instead_of_polling(database_url
         assert first.execute_sql("SELECT intro FROM member_unit WHERE name = '排队单位'").fetchone() == ("第二个",)
     finally:
         first.close()
+
+
+def test_a_forked_process_queues_on_a_descriptor_of_its_own(database_url, bound_database):
+    """gunicorn forks its workers: an flock belongs to the open file, so a worker that used
+    a descriptor opened before the fork would share it with every other worker, and all of
+    them would pass the queue at once. After a fork the queue opens its own."""
+    if ON_POSTGRES:
+        pytest.skip("SQLite's write lock")
+    import fcntl
+    import os
+
+    bound_database.close()
+    database = open_database(database_url)
+    with database.atomic(lock_type="IMMEDIATE"):  # the queue's descriptor opened before the fork
+        database.execute_sql("UPDATE member_unit SET intro = intro WHERE id = 0")
+    database.close()
+    parent = database._queue_fd().fd
+    fcntl.flock(parent, fcntl.LOCK_EX)  # as a writer in this process would hold it
+    try:
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through its exit status
+            code = 3
+            try:
+                own = database._queue_fd().fd
+                fcntl.flock(own, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                code = 1  # got in while the parent holds the queue: the descriptor was shared
+            except BlockingIOError:
+                code = 0 if own != parent else 2
+            finally:
+                os._exit(code)
+        _pid, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        fcntl.flock(parent, fcntl.LOCK_UN)
