@@ -611,12 +611,18 @@ class ListingMixin:
         if page_size is None:
             page_size = self.page_size
         page = max(int(page or 0), 0)
-        if page_size and isinstance(count, Estimate):
+        if page_size and count is not None and execute:
+            # a page past the end (a stale link, a hand-typed number): the last page, said so
             last = max(math.ceil(int(count) / page_size) - 1, 0)
             if page > last:
-                flash(f"列表只能翻到第 {last + 1} 页（前 {int(count):,} 条）；更早的记录请用筛选、搜索或反向排序查看。",
-                      "info")
+                if isinstance(count, Estimate):
+                    flash(f"列表只能翻到第 {last + 1} 页（前 {int(count):,} 条）；更早的记录请用筛选、搜索或反向排序查看。",
+                          "info")
+                else:
+                    flash(f"列表共 {last + 1} 页（{int(count):,} 条），没有第 {page + 1} 页；已显示第 {last + 1} 页。",
+                          "info")
                 page = last
+                g.list_page = page  # the pager shows the page that was shown (render below)
         if page_size:
             offset = page * page_size
             if self.bounded and offset >= DEEP_OFFSET:
@@ -629,6 +635,11 @@ class ListingMixin:
         if execute:
             query = list(query)
         return count, query
+
+    def render(self, template, **kwargs):
+        if "page" in kwargs and g.get("list_page") is not None and template == self.list_template:
+            kwargs["page"] = g.list_page
+        return super().render(template, **kwargs)
 
     def default_sort_name(self):
         """The default sort's column name, None for the id."""

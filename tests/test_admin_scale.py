@@ -74,6 +74,23 @@ def test_paging_is_correct_on_the_last_page(app, client, auth, monkeypatch):
     assert sorted(re.findall(r"队员\d\d", html)) == sorted(p.name for p in people[5:25])
 
 
+def test_a_page_past_the_end_shows_the_last_page_and_says_so(app, client, auth):
+    people = [f.make_volunteer(name=f"队员{i:02d}") for i in range(25)]
+    f.make_unit(name="唯一单位")
+    auth.as_role(Role.CLERK)
+    html = client.get("/admin/volunteer/?page=9").get_data(as_text=True)
+    assert "列表共 2 页（25 条），没有第 10 页；已显示第 2 页。" in html
+    assert sorted(re.findall(r"队员\d\d", html)) == sorted(p.name for p in people[:5])
+    # the pager marks the page shown, not the one asked for
+    assert re.search(r'class="page-item active">\s*<a class="page-link" href="javascript:void\(0\)">2</a>', html)
+    # a list that is not bounded, with one page
+    html = client.get("/admin/member_unit/?page=3").get_data(as_text=True)
+    assert "没有第 4 页" in html and "唯一单位" in html
+    # the first page and a page that exists say nothing
+    for url in ("/admin/volunteer/", "/admin/volunteer/?page=1"):
+        assert "没有第" not in client.get(url).get_data(as_text=True)
+
+
 def test_sorts_not_offered_are_refused_gracefully(app, client, auth):
     views = _views(app)
     auth.as_role(Role.CLERK)
