@@ -6,17 +6,20 @@ offers, each filter it offers, search}, in process, beside GET /healthz in the s
     # options: --small 1000 --large 1000000 --repeat 5 --only points_entry,signup
 
 The demo alliance is seeded, every big table (the ledger, sign-ups, volunteers,
-projects, events, the audit log, notices) grown to ``--small`` rows, every variant
-measured (median of ``--repeat`` GETs through the Flask test client, logged in as a
-clerk); then the tables grown to ``--large`` rows (one ``INSERT … SELECT`` from a number
-series each, as bench/dashboard.py grows the ledger) and the same variants measured
-again. Targets (issue 12): large ÷ small ≤ 2 and large ÷ /healthz ≤ 5 for every variant.
-Each variant is timed twice: rendered afresh (the per-account page cache off: the growth
-ratio is taken from these) and as served to a clerk asking again with nothing written
-meanwhile (one request fills the account's cache, web/pagecache.admin_cached; the
-÷ /healthz target is taken from these, and the afresh ratio is printed beside it).
-``bench/table.py`` runs the same as its "admin lists" phase (``variants``, ``grow``,
-``measure``).
+projects, events, the audit log, notices) grown to ``--small`` rows and the database
+copied as it is then (``copy_database``: SQLite's backup API, PostgreSQL's ``CREATE
+DATABASE … TEMPLATE``); then the tables grown to ``--large`` rows (one ``INSERT … SELECT``
+from a number series each, as bench/dashboard.py grows the ledger). Every variant is then
+rendered afresh (the per-account page cache off) on the 1k-row copy and on the grown
+database turn about, ``--repeat`` times each through the Flask test client, logged in as
+a clerk (``measure_pair``): both sizes at the same moments of the machine, whose speed
+drifts between phases minutes apart. The growth ratio is the median on the grown database
+÷ the median on the copy. Then each variant as served to a clerk asking again with nothing
+written meanwhile (one request fills the account's cache, web/pagecache.admin_cached), on
+the grown database, beside GET /healthz (``measure``). Targets (issue 12): large ÷ small
+≤ 2 (rendered afresh) and large as served ÷ /healthz ≤ 5 for every variant; the afresh
+÷ /healthz is printed beside them. ``bench/table.py`` runs the same as its phases "admin
+lists 1k" (grow, copy) and "admin lists 1M" (grow, measure).
 """
 import argparse
 import datetime as dt
@@ -158,6 +161,57 @@ def _grow_signups(target, offset):
     totals.rebuild(models=(Event,))
 
 
+# --- a copy of the 1k-row database, measured beside the grown one -------------------------
+
+def copy_database(url, before=None):
+    """A copy of the database at ``url`` as it is now: (its URL, a function dropping it).
+    SQLite: the backup API into a file beside it. PostgreSQL: ``CREATE DATABASE … TEMPLATE``,
+    which needs the source without sessions: ``before()`` closes ours, and any left over
+    are ended first."""
+    import sqlite3
+
+    from models.database import open_database
+
+    if before is not None:
+        before()
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        copy = path.with_name(path.stem + "-small" + path.suffix)
+        source, target = sqlite3.connect(path), sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+
+        def drop_file():
+            for leftover in path.parent.glob(copy.name + "*"):
+                leftover.unlink(missing_ok=True)
+
+        return f"sqlite:///{copy}", drop_file
+    server, _, name = url.rpartition("/")
+    copy_name = f"{name}_small"
+    admin_db = open_database(server + "/postgres")
+    admin_db.connect()
+    try:
+        admin_db.execute_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        admin_db.execute_sql(f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}"')
+    finally:
+        admin_db.close()
+
+    def drop_copy():
+        admin_db.connect()
+        try:
+            admin_db.execute_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = %s AND pid <> pg_backend_pid()", (copy_name,))
+            admin_db.execute_sql(f'DROP DATABASE IF EXISTS "{copy_name}"')
+        finally:
+            admin_db.close()
+
+    return f"{server}/{copy_name}", drop_copy
+
+
 # --- the variants --------------------------------------------------------------------------
 
 def _filter_value(flt):
@@ -227,7 +281,7 @@ def timed(client, url, repeat):
     return statistics.median(samples)
 
 
-def measure(client, the_variants, repeat):
+def measure(client, the_variants, repeat, fresh=True):
     """Milliseconds per variant and for /healthz (same client, same run): each variant
     rendered afresh (the account's page cache off: ``(endpoint, label)``), then as served
     to a clerk who asks again with nothing written meanwhile (the cache on, after one
@@ -238,18 +292,61 @@ def measure(client, the_variants, repeat):
         client.get(f"/admin/{endpoint}/?{query}").get_data()
     times = {"healthz": timed(client, "/healthz", repeat * 10),
              "admin_floor": timed(client, "/_bench/admin_floor", repeat * 5)}
-    config["ADMIN_PAGE_CACHE_BYTES"] = 0
-    try:
-        for endpoint, label, query in the_variants:
-            times[(endpoint, label)] = timed(client, f"/admin/{endpoint}/?{query}", repeat)
-    finally:
-        config["ADMIN_PAGE_CACHE_BYTES"] = setting
+    if fresh:
+        config["ADMIN_PAGE_CACHE_BYTES"] = 0
+        try:
+            for endpoint, label, query in the_variants:
+                times[(endpoint, label)] = timed(client, f"/admin/{endpoint}/?{query}", repeat)
+        finally:
+            config["ADMIN_PAGE_CACHE_BYTES"] = setting
     for endpoint, label, query in the_variants:
         client.get(f"/admin/{endpoint}/?{query}").get_data()  # the first request renders and files it
         # a hit takes about a millisecond: three times the samples, for a steadier median
         times[("cached", endpoint, label)] = timed(client, f"/admin/{endpoint}/?{query}", repeat * 3)
     times["healthz"] = (times["healthz"] + timed(client, "/healthz", repeat * 10)) / 2
     times["admin_floor"] = (times["admin_floor"] + timed(client, "/_bench/admin_floor", repeat * 5)) / 2
+    return times
+
+
+def measure_pair(small, large, the_variants, repeat):
+    """Each variant rendered afresh (the page cache off) on the 1k-row copy and on the grown
+    database, turn about, ``repeat`` times each: the two sizes are timed at the same moments
+    of the machine, so its drift between phases minutes apart (the same page: 11 ↔ 15 ms)
+    does not enter the growth ratio. ``small`` and ``large``: (app, client). Returns the
+    milliseconds of each side, keyed as ``measure``'s afresh figures (and ``healthz``)."""
+    sides = (small, large)
+    times = ({}, {})
+    settings = [app.config.get("ADMIN_PAGE_CACHE_BYTES") for app, _ in sides]
+
+    def on(side):
+        db.initialize(sides[side][0].extensions["database"])
+        return sides[side][1]
+
+    sizes = []
+    for side in (0, 1):
+        client = on(side)
+        with sides[side][0].app_context():
+            sizes.append(Event.select(fn.COUNT(Event.id)).scalar())
+            db.close()
+        for endpoint, _label, query in the_variants[:3]:  # warm
+            client.get(f"/admin/{endpoint}/?{query}").get_data()
+        sides[side][0].config["ADMIN_PAGE_CACHE_BYTES"] = 0
+    assert sizes[0] < sizes[1], f"the copy has {sizes[0]:,} events, the grown database {sizes[1]:,}"
+    try:
+        jobs = [("healthz", "/healthz", repeat * 10)]
+        jobs += [((endpoint, label), f"/admin/{endpoint}/?{query}", repeat)
+                 for endpoint, label, query in the_variants]
+        for key, url, count in jobs:
+            samples = ([], [])
+            for turn in range(count):
+                for side in ((0, 1) if turn % 2 == 0 else (1, 0)):  # who goes first alternates
+                    samples[side].append(timed(on(side), url, 1))
+            for side in (0, 1):
+                times[side][key] = statistics.median(samples[side])
+    finally:
+        for (app, _), setting in zip(sides, settings):
+            app.config["ADMIN_PAGE_CACHE_BYTES"] = setting
+        on(1)
     return times
 
 
@@ -294,33 +391,63 @@ def _table_client(t):
         with t.bound():
             user = make_user(role=Role.CLERK, username=f"bench-clerk-{uuid.uuid4().hex[:6]}")
         db.initialize(t.lists_app.extensions["database"])
+        t.lists_user = user
         t.lists_client = clerk_client(t.lists_app, user)
     db.initialize(t.lists_app.extensions["database"])
     return t.lists_app, t.lists_client
 
 
-def _measure_phase(label, rows, args, targets):
+def _close_connections(t):
+    """End this target's sessions: the benchmark's own and every in-process app's pool."""
     from bench import storms
 
-    for t in targets:
-        with t.bound():
-            grow(rows)
-        app, client = _table_client(t)
-        t.lists_times = getattr(t, "lists_times", {})
-        t.lists_times[label] = measure(client, variants(app), max(3, args.repeat // 3))
-        storms.hand_over()
+    storms.hand_over()
+    for app in (getattr(t, "app", None), getattr(t, "lists_app", None)):
+        if app is not None:
+            pooled = app.extensions["database"]
+            if not pooled.is_closed():
+                pooled.close()
+            if hasattr(pooled, "close_all"):
+                pooled.close_all()
+    if not t.database.is_closed():
+        t.database.close()
 
 
 def phase_small(targets, results, args):
-    _measure_phase("small", args.list_small, args, targets)
+    """Every big table grown to ``--list-small`` rows (the clerk made first), and a copy of
+    the database as it is then, kept to be measured beside the grown one in phase_large."""
+    from bench.floor import create_bench_app as create_app
+
+    for t in targets:
+        with t.bound():
+            grow(args.list_small)
+        _table_client(t)
+        url, drop = copy_database(t.url, before=lambda: _close_connections(t))
+        previous = t.drop
+        t.drop = lambda previous=previous, drop=drop: (drop(), previous())
+        t.small_app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+                                  "WTF_CSRF_ENABLED": False})
+        t.small_client = clerk_client(t.small_app, t.lists_user)
+        db.initialize(t.database)
 
 
 def phase_large(targets, results, args):
-    _measure_phase("large", args.list_large, args, targets)
+    """The tables grown to ``--list-large`` rows; every variant rendered afresh on the
+    1k-row copy and on the grown database turn about (the growth ratio), then as served
+    from the account's page cache on the grown one (÷ /healthz)."""
+    from bench import storms
+
+    repeat = max(3, args.repeat // 3)
     for t in targets:
-        small, large = t.lists_times["small"], t.lists_times["large"]
-        app, _ = _table_client(t)
-        rows = report(small, large, variants(app))
+        with t.bound():
+            grow(args.list_large)
+        app, client = _table_client(t)
+        the_variants = variants(app)
+        small, fresh = measure_pair((t.small_app, t.small_client), (app, client), the_variants, repeat)
+        large = measure(client, the_variants, repeat, fresh=False)
+        large.update({key: value for key, value in fresh.items() if key != "healthz"})
+        storms.hand_over()
+        rows = report(small, large, the_variants)
         worst_growth, worst_healthz, over = summary(rows)
         results.put("lists.growth", t.name, worst_growth[4],
                     f"{worst_growth[4]:.2f} ({worst_growth[0]} {worst_growth[1]})")
@@ -330,8 +457,9 @@ def phase_large(targets, results, args):
         results.put("lists.healthz_median", t.name, statistics.median(ratios),
                     f"{statistics.median(ratios):.1f}× (page 1 of the ledger: "
                     f"{next(r[5] for r in rows if r[0] == 'points_entry' and r[1] == 'page 1'):.1f}×)")
-        fresh = sorted(r[6] for r in rows)
-        results.put("lists.fresh", t.name, fresh[-1], f"{fresh[-1]:.0f}× (median {statistics.median(fresh):.0f}×)")
+        fresh_ratios = sorted(r[6] for r in rows)
+        results.put("lists.fresh", t.name, fresh_ratios[-1],
+                    f"{fresh_ratios[-1]:.0f}× (median {statistics.median(fresh_ratios):.0f}×)")
         results.put("lists.over", t.name, len(over), f"{len(over)} of {len(rows)}")
         floor = large["admin_floor"] / large["healthz"]
         results.put("lists.floor", t.name, floor, f"{floor:.0f}× ({large['admin_floor']:.1f} ms)")
@@ -352,6 +480,7 @@ def main():
     args = parser.parse_args()
     endpoints = tuple(e for e in args.only.split(",") if e) or BIG
     url, drop = open_bench_database(args.database_url)
+    drop_small, small_app = None, None
     try:
         from bench.floor import create_bench_app as create_app
         from models.database import apply_migrations
@@ -363,36 +492,54 @@ def main():
         apply_migrations(db.obj)
         seed_demo()
         grow(args.small)
-        client = clerk_client(app)
-        db.close()
+        from tests.factories import make_user
+
+        user = make_user(role=Role.CLERK, username=f"bench-clerk-{uuid.uuid4().hex[:6]}")
+        client = clerk_client(app, user)
         the_variants = variants(app, endpoints)
-        small = measure(client, the_variants, args.repeat)
+
+        def close_app():
+            db.close()
+            if hasattr(db.obj, "close_all"):
+                db.obj.close_all()
+
+        small_url, drop_small = copy_database(url, before=close_app)
+        small_app = create_app({"DATABASE_URL": small_url, "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+                                "WTF_CSRF_ENABLED": False, "HOME_FIGURES_TTL": 0})
+        small_client = clerk_client(small_app, user)
+        db.initialize(app.extensions["database"])
         db.connect(reuse_if_open=True)
         started = time.perf_counter()
         grow(args.large)
         db.close()
         print(f"grew to {args.large:,} rows a table in {time.perf_counter() - started:.0f} s", flush=True)
-        large = measure(client, the_variants, args.repeat)
+        small, fresh = measure_pair((small_app, small_client), (app, client), the_variants, args.repeat)
+        large = measure(client, the_variants, args.repeat, fresh=False)
+        large.update({key: value for key, value in fresh.items() if key != "healthz"})
         rows = report(small, large, the_variants)
-        print(f"/healthz {small['healthz']:.2f} ms (small), {large['healthz']:.2f} ms (large)")
-        print(f"admin-list floor /_bench/admin_floor {small['admin_floor']:.2f} ms (small, "
-              f"{small['admin_floor'] / small['healthz']:.1f}× /healthz), {large['admin_floor']:.2f} ms (large, "
+        print(f"/healthz {small['healthz']:.2f} ms (beside the 1k copy), {fresh['healthz']:.2f} ms (beside the "
+              f"grown database), {large['healthz']:.2f} ms (with the pages as served)")
+        print(f"admin-list floor /_bench/admin_floor {large['admin_floor']:.2f} ms (large, "
               f"{large['admin_floor'] / large['healthz']:.1f}× /healthz); median page ÷ floor, large: "
               f"{statistics.median(r[3] / large['admin_floor'] for r in rows):.1f}×")
         print("rendered afresh: the account's page cache off; served: asked again, nothing written meanwhile")
         print(f"{'list':14} {'variant':40} {'1k ms':>8} {'1M ms':>8} {'1M÷1k':>7} {'served÷hz':>10} "
               f"{'fresh÷hz':>9}")
-        for endpoint, label, s, big, growth, ratio, fresh in rows:
+        for endpoint, label, s, big, growth, ratio, afresh in rows:
             flag = "  ✗" if growth > 2 or ratio > 5 else ""
-            print(f"{endpoint:14} {label[:40]:40} {s:8.1f} {big:8.1f} {growth:7.2f} {ratio:10.1f} {fresh:9.1f}{flag}")
+            print(f"{endpoint:14} {label[:40]:40} {s:8.1f} {big:8.1f} {growth:7.2f} {ratio:10.1f} {afresh:9.1f}{flag}")
         worst_growth, worst_healthz, over = summary(rows)
         print(f"worst 1M÷1k (rendered afresh): {worst_growth[4]:.2f} ({worst_growth[0]} {worst_growth[1]}); "
               f"worst served ÷healthz: {worst_healthz[5]:.1f} ({worst_healthz[0]} {worst_healthz[1]}); worst "
               f"rendered afresh ÷healthz: {max(r[6] for r in rows):.1f}; {len(over)} of {len(rows)} over target")
     finally:
-        db.close()
-        if hasattr(db.obj, "close_all"):
-            db.obj.close_all()
+        for database in (db.obj, small_app and small_app.extensions["database"]):
+            if database:
+                database.close()
+                if hasattr(database, "close_all"):
+                    database.close_all()
+        if drop_small:
+            drop_small()
         drop()
 
 
