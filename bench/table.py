@@ -509,6 +509,8 @@ ROWS += [
         "again with nothing written meanwhile: from the account's page cache, keyed by the records' version)",
         Bound("≤", 5)),
     Row("lists.healthz_median", "… median 1M-row page as served ÷ GET `/healthz`"),
+    Row("lists.beside", "… GET `/healthz` asked between the hits (each variant's ratio is to these: the same moments "
+        "of the machine), median ms ÷ GET `/healthz` in a loop of its own"),
     Row("lists.fresh", "… worst 1M-row page rendered afresh (cache off: a first view, or after any write) ÷ GET "
         "`/healthz`"),
     Row("lists.floor", "… the admin-list floor (`/_bench/admin_floor`: session checked, 20 ledger rows + the "
